@@ -1,0 +1,429 @@
+//! One HTTP client per bridge, and the rules every request follows.
+//!
+//! Owns what must hold for each request to the MCP server, whatever the
+//! transport: the user's `--header`s and the bearer token go only to the MCP
+//! server's origin (redirects to another origin are not followed, RFC 9110
+//! §15.4 leaves that to the client; MCP Authorization 2025-11-25 §"Token
+//! Audience Binding" forbids sending a token elsewhere), every wait is bounded
+//! (connect, response headers, each body chunk), and a failure becomes a
+//! [`TransportError`] that says in plain words what failed and where.
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, Response, StatusCode};
+use url::Url;
+
+use crate::auth::{AfterUnauthorized, TokenSource};
+use crate::config::{RunConfig, redact_url};
+
+/// Why a message could not be delivered, phrased for the person reading
+/// Claude Desktop's error.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    #[error("Tether could not connect to the MCP server at {url}: {detail}")]
+    Connect { url: String, detail: String },
+    #[error("the MCP server at {url} did not answer within {secs} s (--request-timeout)")]
+    Timeout { url: String, secs: u64 },
+    #[error("the MCP server at {url} answered HTTP {status}{detail}")]
+    Status {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+    #[error(
+        "the MCP server at {url} needs sign-in (HTTP 401). Pass a token with --header 'Authorization: Bearer ${{TOKEN}}' and set TOKEN in the server's \"env\""
+    )]
+    SignIn { url: String },
+    #[error("a message of more than {limit} bytes exceeds the limit (--max-message-size)")]
+    TooLarge { limit: usize },
+    #[error(
+        "the MCP server at {url} redirected to {to}, another origin; Tether does not follow it so that your headers and tokens stay with the server you configured. Use that URL directly if you trust it"
+    )]
+    CrossOriginRedirect { url: String, to: String },
+    #[error("the MCP server at {url} {detail}")]
+    Protocol { url: String, detail: String },
+    #[error("sign-in failed for {url}: {detail}")]
+    Auth { url: String, detail: String },
+}
+
+impl TransportError {
+    /// A short machine-readable kind, sent as `error.data.reason`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Connect { .. } => "unreachable",
+            Self::Timeout { .. } => "timeout",
+            Self::Status { .. } => "http-status",
+            Self::SignIn { .. } => "sign-in-required",
+            Self::TooLarge { .. } => "too-large",
+            Self::CrossOriginRedirect { .. } => "cross-origin-redirect",
+            Self::Protocol { .. } => "protocol",
+            Self::Auth { .. } => "auth",
+        }
+    }
+}
+
+/// The HTTP client of one bridge.
+pub struct Http {
+    client: reqwest::Client,
+    url: Url,
+    shown_url: String,
+    headers: HeaderMap,
+    auth: Option<Arc<dyn TokenSource>>,
+    /// Largest message accepted, in bytes.
+    pub max_message_size: usize,
+    /// How long to wait for a sign of life from the server.
+    pub request_timeout: Duration,
+}
+
+/// Extra headers for one request.
+#[derive(Default, Clone)]
+pub struct RequestHeaders {
+    pub session_id: Option<HeaderValue>,
+    pub protocol_version: Option<HeaderValue>,
+    pub last_event_id: Option<HeaderValue>,
+}
+
+const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+const MAX_REDIRECTS: usize = 5;
+
+impl Http {
+    /// Builds the client for `config`, with an optional token source.
+    pub fn new(
+        config: &RunConfig,
+        auth: Option<Arc<dyn TokenSource>>,
+    ) -> Result<Self, TransportError> {
+        install_crypto_provider();
+        let origin = config.url.origin();
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if attempt.url().origin() == origin {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            // Detects a peer that vanished (a laptop that slept, a dropped
+            // VPN) on long-lived SSE streams.
+            .tcp_keepalive(Duration::from_secs(30))
+            .redirect(policy)
+            .user_agent(concat!("tether/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TransportError::Connect {
+                url: redact_url(&config.url),
+                detail: describe(&e),
+            })?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        Ok(Self {
+            client,
+            shown_url: redact_url(&config.url),
+            url: config.url.clone(),
+            headers,
+            auth,
+            max_message_size: config.max_message_size,
+            request_timeout: config.request_timeout,
+        })
+    }
+
+    /// The MCP endpoint.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The endpoint as shown in messages (query values hidden).
+    pub fn shown_url(&self) -> &str {
+        &self.shown_url
+    }
+
+    /// Sends one request to `url` (the MCP endpoint or, for HTTP+SSE, the
+    /// endpoint the server named; both are checked to be of the same origin),
+    /// with the user's headers and the current token. A 401 is handed to the
+    /// token source once; when it has a fresh token the request is repeated.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        accept: &'static str,
+        extra: &RequestHeaders,
+        body: Option<Bytes>,
+    ) -> Result<Response, TransportError> {
+        debug_assert_eq!(
+            url.origin(),
+            self.url.origin(),
+            "headers must stay with the MCP server's origin"
+        );
+        let mut retried = false;
+        loop {
+            let token = match &self.auth {
+                Some(auth) => auth.token().await.map_err(|e| self.auth_error(e.0))?,
+                None => None,
+            };
+            let mut req = self
+                .client
+                .request(method.clone(), url.clone())
+                .headers(self.headers.clone())
+                .header(header::ACCEPT, accept);
+            if let Some(v) = &extra.session_id {
+                req = req.header(SESSION_ID, v.clone());
+            }
+            if let Some(v) = &extra.protocol_version {
+                req = req.header(PROTOCOL_VERSION, v.clone());
+            }
+            if let Some(v) = &extra.last_event_id {
+                req = req.header(LAST_EVENT_ID, v.clone());
+            }
+            if let Some(t) = &token {
+                let mut v =
+                    HeaderValue::from_str(&format!("Bearer {}", t.secret())).map_err(|_| {
+                        self.auth_error(
+                            "the access token contains characters a header cannot carry".into(),
+                        )
+                    })?;
+                v.set_sensitive(true);
+                req = req.header(header::AUTHORIZATION, v);
+            }
+            if let Some(b) = &body {
+                req = req
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(b.clone());
+            }
+            let resp = match tokio::time::timeout(self.request_timeout, req.send()).await {
+                Ok(Ok(resp)) => resp,
+                Ok(Err(e)) => return Err(self.map_error(&e)),
+                Err(_) => return Err(self.timeout()),
+            };
+            if resp.status().is_redirection() {
+                let to = resp
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| url.join(l).ok())
+                    .map_or_else(|| "another URL".to_owned(), |u| redact_url(&u));
+                return Err(TransportError::CrossOriginRedirect {
+                    url: self.shown_url.clone(),
+                    to,
+                });
+            }
+            if resp.status() == StatusCode::UNAUTHORIZED {
+                let Some(auth) = &self.auth else {
+                    return Err(TransportError::SignIn {
+                        url: self.shown_url.clone(),
+                    });
+                };
+                let challenge = resp
+                    .headers()
+                    .get(header::WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let next = auth
+                    .unauthorized(challenge.as_deref(), token.as_ref())
+                    .await
+                    .map_err(|e| self.auth_error(e.0))?;
+                if next == AfterUnauthorized::Retry && !retried {
+                    retried = true;
+                    continue;
+                }
+                return Err(TransportError::SignIn {
+                    url: self.shown_url.clone(),
+                });
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// Reads a whole body, refusing more than the message limit and bounding
+    /// the wait for each chunk.
+    pub async fn read_body(
+        &self,
+        mut resp: Response,
+        limit: usize,
+    ) -> Result<Bytes, TransportError> {
+        let mut buf = BytesMut::new();
+        loop {
+            match tokio::time::timeout(self.request_timeout, resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    if buf.len() + chunk.len() > limit {
+                        return Err(TransportError::TooLarge { limit });
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(Ok(None)) => return Ok(buf.freeze()),
+                Ok(Err(e)) => return Err(self.map_error(&e)),
+                Err(_) => return Err(self.timeout()),
+            }
+        }
+    }
+
+    /// The error for a wait that ran out.
+    pub fn timeout(&self) -> TransportError {
+        TransportError::Timeout {
+            url: self.shown_url.clone(),
+            secs: self.request_timeout.as_secs(),
+        }
+    }
+
+    /// A protocol problem, phrased after "the MCP server at URL …".
+    pub fn protocol(&self, detail: impl Into<String>) -> TransportError {
+        TransportError::Protocol {
+            url: self.shown_url.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The error for an HTTP status the transport cannot use.
+    pub fn status_error(&self, status: StatusCode, body: &[u8]) -> TransportError {
+        TransportError::Status {
+            url: self.shown_url.clone(),
+            status: status.as_u16(),
+            detail: summarize_body(status, body),
+        }
+    }
+
+    fn auth_error(&self, detail: String) -> TransportError {
+        TransportError::Auth {
+            url: self.shown_url.clone(),
+            detail,
+        }
+    }
+
+    /// Turns a reqwest error into words.
+    pub fn map_error(&self, e: &reqwest::Error) -> TransportError {
+        if e.is_timeout() {
+            return self.timeout();
+        }
+        let detail = describe(e);
+        if e.is_connect() || e.is_request() {
+            TransportError::Connect {
+                url: self.shown_url.clone(),
+                detail,
+            }
+        } else {
+            self.protocol(format!("broke off the connection: {detail}"))
+        }
+    }
+}
+
+/// The innermost cause of a reqwest error, which is the one that says what
+/// happened ("Connection refused", "invalid peer certificate: …").
+fn describe(e: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    let refused = e
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+    if refused || text.contains("Connection refused") {
+        "connection refused (is the server running?)".to_owned()
+    } else if text.contains("failed to lookup address")
+        || text.contains("Name or service not known")
+    {
+        format!("the host name could not be resolved ({text})")
+    } else {
+        text
+    }
+}
+
+/// A short, single-line digest of an error body: the `message` of a JSON-RPC
+/// error or an OAuth `error_description` when present, else the first line of
+/// text. HTML pages (a proxy's or a firewall's) are named, not dumped.
+fn summarize_body(status: StatusCode, body: &[u8]) -> String {
+    let reason = status
+        .canonical_reason()
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        let msg = v
+            .pointer("/error/message")
+            .or_else(|| v.get("error_description"))
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("error"))
+            .and_then(|m| m.as_str());
+        if let Some(m) = msg {
+            return format!("{reason}: {}", clip(m));
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('<') {
+        return format!("{reason} with an HTML page (a proxy, firewall or login page?)");
+    }
+    match trimmed.lines().next() {
+        Some(line) if !line.trim().is_empty() => format!("{reason}: {}", clip(line.trim())),
+        _ => reason,
+    }
+}
+
+fn clip(s: &str) -> String {
+    const MAX: usize = 200;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(MAX).collect::<String>())
+    }
+}
+
+/// rustls needs one process-wide crypto provider; ring builds with only a C
+/// compiler, where aws-lc needs cmake.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_body_is_summarized_from_json_rpc_oauth_text_or_html() {
+        let s = StatusCode::BAD_GATEWAY;
+        assert_eq!(
+            summarize_body(
+                s,
+                br#"{"jsonrpc":"2.0","error":{"code":-32603,"message":"upstream down"}}"#
+            ),
+            " Bad Gateway: upstream down"
+        );
+        assert_eq!(
+            summarize_body(
+                StatusCode::BAD_REQUEST,
+                br#"{"error":"invalid_request","error_description":"no"}"#
+            ),
+            " Bad Request: no"
+        );
+        assert_eq!(
+            summarize_body(s, b"<html><body>Blocked</body></html>"),
+            " Bad Gateway with an HTML page (a proxy, firewall or login page?)"
+        );
+        assert_eq!(
+            summarize_body(s, b"overloaded\nmore"),
+            " Bad Gateway: overloaded"
+        );
+        assert_eq!(summarize_body(s, b""), " Bad Gateway");
+    }
+
+    #[test]
+    fn a_transport_error_names_the_server_and_the_fix() {
+        let e = TransportError::SignIn {
+            url: "https://x.example/mcp".into(),
+        };
+        assert!(e.to_string().contains("needs sign-in (HTTP 401)"));
+        assert!(
+            e.to_string()
+                .contains("--header 'Authorization: Bearer ${TOKEN}'")
+        );
+        assert_eq!(e.reason(), "sign-in-required");
+    }
+}

@@ -1,0 +1,601 @@
+//! The client side of MCP Streamable HTTP (2025-03-26, 2025-06-18, 2025-11-25).
+//!
+//! Owns one remote session: each message is POSTed with `Accept:
+//! application/json, text/event-stream` and answered by a JSON body, an SSE
+//! stream or 202 (§"Sending Messages to the Server"); the `Mcp-Session-Id`
+//! from the `initialize` response is sent back on every request and the
+//! negotiated `MCP-Protocol-Version` after it (§"Session Management",
+//! §"Protocol Version Header"); a GET stream carries server-initiated messages,
+//! and 405 means the server has none (§"Listening for Messages from the
+//! Server"); a broken stream is resumed with GET and `Last-Event-ID` after the
+//! server's `retry` delay (§"Resumability and Redelivery", SEP-1699); a 404 on
+//! a live session starts a new one by replaying the client's `initialize` and
+//! `notifications/initialized`, then retries the message, so the client never
+//! notices; DELETE ends the session on shutdown.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::{Method, Response, StatusCode};
+use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
+use tracing::{debug, info, warn};
+
+use super::http::{Http, RequestHeaders, TransportError};
+use super::replies::{Awaiting, Replies, answers};
+use super::sse::{Events, StreamEnd};
+use crate::jsonrpc::{self, Id, Message};
+
+const JSON_OR_SSE: &str = "application/json, text/event-stream";
+const SSE: &str = "text/event-stream";
+/// How often one response stream may be resumed before the request fails.
+const MAX_RESUMES: u32 = 5;
+/// The reconnection delay when the server gave no `retry` field.
+const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+/// How long to keep reading a stream after its response, so a well-behaved
+/// server's close is seen and the connection can be reused.
+const LINGER: Duration = Duration::from_secs(5);
+/// Bound on an error body kept for the message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// How long the messages after `initialize` wait for the GET stream to open.
+const GET_STREAM_WAIT: Duration = Duration::from_secs(2);
+
+/// What came of a POST of `initialize` that the caller allowed to fall back.
+pub enum Sent {
+    /// The message went through.
+    Done,
+    /// `initialize` was refused with 400, 404 or 405: the server may speak
+    /// only HTTP+SSE (2025-03-26 §"Backwards Compatibility").
+    Refused(TransportError),
+}
+
+#[derive(Default)]
+struct Session {
+    id: Option<HeaderValue>,
+    protocol: Option<HeaderValue>,
+    /// Bumped on every new session, so that concurrent 404s start one.
+    generation: u64,
+    /// The client's own messages, replayed to start a new session.
+    initialize: Option<Message>,
+    initialized: Option<Message>,
+}
+
+/// A Streamable HTTP session.
+pub struct Streamable {
+    http: Arc<Http>,
+    replies: Arc<Replies>,
+    session: Mutex<Session>,
+    reinit: tokio::sync::Mutex<()>,
+    get_stream: Mutex<Option<AbortHandle>>,
+}
+
+impl Streamable {
+    /// A transport with no session yet.
+    pub fn new(http: Arc<Http>, replies: Arc<Replies>) -> Arc<Self> {
+        Arc::new(Self {
+            http,
+            replies,
+            session: Mutex::new(Session::default()),
+            reinit: tokio::sync::Mutex::new(()),
+            get_stream: Mutex::new(None),
+        })
+    }
+
+    /// Sends one message and forwards everything the server sends back on
+    /// its response, until each request in it is answered.
+    pub async fn send(
+        self: &Arc<Self>,
+        msg: &Message,
+        awaiting: &mut Awaiting,
+        may_fall_back: bool,
+    ) -> Result<Sent, TransportError> {
+        if msg.is_initialize() {
+            self.begin_session(msg);
+        } else if msg.is_initialized_notification() {
+            self.lock().initialized = Some(msg.clone());
+        }
+        let mut renewed = false;
+        loop {
+            let (headers, generation) = self.headers();
+            let resp = self
+                .http
+                .send(
+                    Method::POST,
+                    self.http.url(),
+                    JSON_OR_SSE,
+                    &headers,
+                    Some(msg.bytes.clone()),
+                )
+                .await?;
+            let status = resp.status();
+            if status == StatusCode::NOT_FOUND
+                && headers.session_id.is_some()
+                && !msg.is_initialize()
+                && !renewed
+            {
+                self.reinitialize(generation).await?;
+                renewed = true;
+                if msg.is_initialized_notification() {
+                    return Ok(Sent::Done); // the new session got it already
+                }
+                continue;
+            }
+            if msg.is_initialize() && may_fall_back && matches!(status.as_u16(), 400 | 404 | 405) {
+                let body = self
+                    .http
+                    .read_body(resp, ERROR_BODY_LIMIT)
+                    .await
+                    .unwrap_or_default();
+                return Ok(Sent::Refused(self.http.status_error(status, &body)));
+            }
+            if !status.is_success() {
+                return Err(self.refused(resp).await);
+            }
+            let init_id = if msg.is_initialize() {
+                if let Some(id) = resp.headers().get("mcp-session-id") {
+                    self.lock().id = Some(id.clone());
+                }
+                msg.request_ids().next().cloned()
+            } else {
+                None
+            };
+            self.read_response(resp, awaiting, init_id.as_ref()).await?;
+            if msg.is_initialize() {
+                // The GET stream opens as soon as the session exists, and
+                // the client's next messages wait until it is open (or
+                // refused): a server may send a request right after
+                // `notifications/initialized`, and one sent before the stream
+                // is there is lost.
+                let opened = self.open_get_stream(generation);
+                let _ = tokio::time::timeout(GET_STREAM_WAIT, opened).await;
+            }
+            return Ok(Sent::Done);
+        }
+    }
+
+    /// Ends the session: stops the GET stream and sends DELETE (§"Session
+    /// Management": clients SHOULD send DELETE when they no longer need it).
+    pub async fn close(&self) {
+        self.stop_get_stream();
+        let (headers, _) = self.headers();
+        if headers.session_id.is_none() {
+            return;
+        }
+        let delete = self
+            .http
+            .send(Method::DELETE, self.http.url(), JSON_OR_SSE, &headers, None);
+        match tokio::time::timeout(Duration::from_secs(2), delete).await {
+            Ok(Ok(resp)) => debug!(status = resp.status().as_u16(), "session ended with DELETE"),
+            Ok(Err(e)) => debug!(error = %e, "DELETE of the session failed"),
+            Err(_) => debug!("DELETE of the session timed out"),
+        }
+    }
+
+    fn begin_session(&self, msg: &Message) {
+        let mut s = self.lock();
+        // A second `initialize` from the client starts over: the old session
+        // is simply abandoned (the server expires it).
+        s.id = None;
+        s.protocol = None;
+        s.generation += 1;
+        s.initialize = Some(msg.clone());
+        s.initialized = None;
+        drop(s);
+        self.stop_get_stream();
+    }
+
+    fn headers(&self) -> (RequestHeaders, u64) {
+        let s = self.lock();
+        (
+            RequestHeaders {
+                session_id: s.id.clone(),
+                protocol_version: s.protocol.clone(),
+                last_event_id: None,
+            },
+            s.generation,
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads a successful response: a JSON body, an SSE stream, or nothing.
+    async fn read_response(
+        self: &Arc<Self>,
+        resp: Response,
+        awaiting: &mut Awaiting,
+        init_id: Option<&Id>,
+    ) -> Result<(), TransportError> {
+        if is_sse(&resp) {
+            self.read_post_stream(resp, awaiting, init_id).await?;
+        } else {
+            let body = self
+                .http
+                .read_body(resp, self.http.max_message_size)
+                .await?;
+            if !body.iter().all(u8::is_ascii_whitespace) {
+                self.forward(body, init_id).await;
+            }
+        }
+        // A request answered by 202 or an empty body gets its answer on the
+        // GET stream, if at all: wait for it, within the timeout.
+        if !awaiting.all_answered() && !awaiting.wait(self.http.request_timeout).await {
+            return Err(self.http.timeout());
+        }
+        Ok(())
+    }
+
+    /// Reads the SSE stream of a POST, resuming it with GET and
+    /// `Last-Event-ID` when it ends before the answer.
+    async fn read_post_stream(
+        self: &Arc<Self>,
+        resp: Response,
+        awaiting: &mut Awaiting,
+        init_id: Option<&Id>,
+    ) -> Result<(), TransportError> {
+        let limit = self.http.max_message_size;
+        let mut events = Events::new(resp, limit, Some(self.http.request_timeout));
+        let mut resumes = 0;
+        let mut answered = false;
+        loop {
+            match events.next().await {
+                Ok(event) => {
+                    if event.is_message() {
+                        self.forward(Bytes::from(event.data), init_id).await;
+                    }
+                    if !answered && awaiting.all_answered() {
+                        answered = true;
+                        events.set_idle(LINGER);
+                    }
+                }
+                Err(_) if answered => return Ok(()),
+                Err(StreamEnd::Idle) => return Err(self.http.timeout()),
+                Err(StreamEnd::TooLarge) => return Err(TransportError::TooLarge { limit }),
+                Err(StreamEnd::Closed) => {
+                    if awaiting.all_answered() {
+                        return Ok(());
+                    }
+                    let Some(last_id) = events.last_id.clone() else {
+                        return Err(self.http.protocol("closed the response stream before answering, without an event id to resume from"));
+                    };
+                    events = self.resume(last_id, events.retry, &mut resumes).await?;
+                }
+            }
+        }
+    }
+
+    /// Reconnects a response stream (§"Resumability and Redelivery").
+    async fn resume(
+        &self,
+        last_id: String,
+        retry: Option<Duration>,
+        resumes: &mut u32,
+    ) -> Result<Events, TransportError> {
+        loop {
+            if *resumes == MAX_RESUMES {
+                return Err(self.http.protocol(format!(
+                    "broke off the response stream {MAX_RESUMES} times before answering"
+                )));
+            }
+            *resumes += 1;
+            let delay = retry
+                .unwrap_or(DEFAULT_RETRY)
+                .min(self.http.request_timeout);
+            debug!(last_event_id = %last_id, delay_ms = delay.as_millis() as u64, "resuming a response stream");
+            tokio::time::sleep(delay).await;
+            let (mut headers, _) = self.headers();
+            headers.last_event_id = HeaderValue::from_str(&last_id).ok();
+            let resp = match self
+                .http
+                .send(Method::GET, self.http.url(), SSE, &headers, None)
+                .await
+            {
+                Ok(resp) => resp,
+                Err(e @ TransportError::Connect { .. }) => {
+                    debug!(error = %e, "could not reconnect yet");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if resp.status().is_success() && is_sse(&resp) {
+                let mut events = Events::new(
+                    resp,
+                    self.http.max_message_size,
+                    Some(self.http.request_timeout),
+                );
+                events.last_id = Some(last_id);
+                events.retry = retry;
+                return Ok(events);
+            }
+            let status = resp.status();
+            return Err(self.http.protocol(format!(
+                "broke off the response stream before answering and refused to resume it (HTTP {status} on GET with Last-Event-ID)"
+            )));
+        }
+    }
+
+    /// Forwards one message from the server, learning the protocol version
+    /// from the answer to `initialize`.
+    async fn forward(&self, bytes: Bytes, init_id: Option<&Id>) {
+        match jsonrpc::parse_from_server(bytes) {
+            Ok(msg) => {
+                if let Some(id) = init_id
+                    && answers(&msg, id)
+                {
+                    self.adopt_protocol(&msg.bytes);
+                }
+                self.replies.deliver(msg).await;
+            }
+            Err(rejection) => {
+                warn!(reason = %rejection.reason, "dropped a message from the server that is not JSON-RPC")
+            }
+        }
+    }
+
+    fn adopt_protocol(&self, init_response: &[u8]) {
+        if let Some(version) = jsonrpc::protocol_version(init_response) {
+            debug!(%version, "protocol version negotiated");
+            self.lock().protocol = HeaderValue::from_str(&version).ok();
+        }
+    }
+
+    /// The error for a non-success status. When the body is a JSON-RPC
+    /// error for one of the requests, it is forwarded as it is: the
+    /// server's own words explain best.
+    async fn refused(&self, resp: Response) -> TransportError {
+        let status = resp.status();
+        let body = match self.http.read_body(resp, ERROR_BODY_LIMIT).await {
+            Ok(body) => body,
+            Err(_) => Bytes::new(),
+        };
+        if let Ok(msg) = jsonrpc::parse_from_server(body.clone())
+            && msg.response_ids().next().is_some()
+        {
+            self.replies.deliver(msg).await;
+        }
+        self.http.status_error(status, &body)
+    }
+
+    /// Starts a new session after a 404, once for all the requests that saw it.
+    async fn reinitialize(self: &Arc<Self>, failed_generation: u64) -> Result<(), TransportError> {
+        let _one_at_a_time = self.reinit.lock().await;
+        let (initialize, initialized) = {
+            let s = self.lock();
+            if s.generation != failed_generation {
+                return Ok(()); // another request already did it
+            }
+            (s.initialize.clone(), s.initialized.clone())
+        };
+        let Some(initialize) = initialize else {
+            return Err(self
+                .http
+                .protocol("ended the session (HTTP 404) before it was initialized"));
+        };
+        info!("the server ended the session (HTTP 404); starting a new one");
+        self.stop_get_stream();
+        let resp = self
+            .http
+            .send(
+                Method::POST,
+                self.http.url(),
+                JSON_OR_SSE,
+                &RequestHeaders::default(),
+                Some(initialize.bytes.clone()),
+            )
+            .await?;
+        if !resp.status().is_success() {
+            return Err(self.refused(resp).await);
+        }
+        let session_id = resp.headers().get("mcp-session-id").cloned();
+        // The client has its answer to `initialize` already; the replayed
+        // one is read only for the protocol version.
+        let init_id = initialize.request_ids().next().cloned();
+        let answer = match init_id {
+            Some(id) => self.read_internal(resp, &id).await?,
+            None => None,
+        };
+        let generation = {
+            let mut s = self.lock();
+            s.id = session_id;
+            s.generation += 1;
+            s.generation
+        };
+        if let Some(answer) = answer {
+            self.adopt_protocol(&answer);
+        }
+        if let Some(initialized) = initialized {
+            let (headers, _) = self.headers();
+            let resp = self
+                .http
+                .send(
+                    Method::POST,
+                    self.http.url(),
+                    JSON_OR_SSE,
+                    &headers,
+                    Some(initialized.bytes),
+                )
+                .await?;
+            if !resp.status().is_success() {
+                warn!(
+                    status = resp.status().as_u16(),
+                    "the new session refused notifications/initialized"
+                );
+            }
+        }
+        let _ = tokio::time::timeout(GET_STREAM_WAIT, self.open_get_stream(generation)).await;
+        Ok(())
+    }
+
+    /// Reads a response meant for Tether alone and returns the message that
+    /// answers `id`.
+    async fn read_internal(
+        &self,
+        resp: Response,
+        id: &Id,
+    ) -> Result<Option<Bytes>, TransportError> {
+        if !is_sse(&resp) {
+            let body = self
+                .http
+                .read_body(resp, self.http.max_message_size)
+                .await?;
+            return Ok(jsonrpc::parse_from_server(body)
+                .ok()
+                .filter(|m| answers(m, id))
+                .map(|m| m.bytes));
+        }
+        let mut events = Events::new(
+            resp,
+            self.http.max_message_size,
+            Some(self.http.request_timeout),
+        );
+        while let Ok(event) = events.next().await {
+            if event.is_message()
+                && let Ok(m) = jsonrpc::parse_from_server(Bytes::from(event.data))
+                && answers(&m, id)
+            {
+                return Ok(Some(m.bytes));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Opens the GET stream; the receiver fires once the server has
+    /// answered the first GET (with a stream, 405, or an error).
+    fn open_get_stream(self: &Arc<Self>, generation: u64) -> oneshot::Receiver<()> {
+        let this = Arc::clone(self);
+        let (opened, rx) = oneshot::channel();
+        let task = tokio::spawn(async move { this.get_stream(generation, opened).await });
+        if let Some(old) = self
+            .get_stream
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .replace(task.abort_handle())
+        {
+            old.abort();
+        }
+        rx
+    }
+
+    fn stop_get_stream(&self) {
+        if let Some(task) = self
+            .get_stream
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            task.abort();
+        }
+    }
+
+    /// The long-lived GET stream for server-initiated requests and
+    /// notifications, reconnected with `Last-Event-ID` whenever it ends.
+    async fn get_stream(self: Arc<Self>, generation: u64, opened: oneshot::Sender<()>) {
+        let mut opened = Some(opened);
+        let mut last_id: Option<String> = None;
+        let mut retry: Option<Duration> = None;
+        let mut failures: u32 = 0;
+        loop {
+            let (mut headers, current) = self.headers();
+            if current != generation {
+                return;
+            }
+            headers.last_event_id = last_id
+                .as_deref()
+                .and_then(|id| HeaderValue::from_str(id).ok());
+            let answer = self
+                .http
+                .send(Method::GET, self.http.url(), SSE, &headers, None)
+                .await;
+            if let Some(opened) = opened.take() {
+                let _ = opened.send(());
+            }
+            match answer {
+                Ok(resp) if resp.status() == StatusCode::METHOD_NOT_ALLOWED => {
+                    debug!(
+                        "the server offers no stream for server-initiated messages (HTTP 405 on GET)"
+                    );
+                    return;
+                }
+                Ok(resp) if resp.status() == StatusCode::NOT_FOUND => {
+                    if let Err(e) = self.reinitialize(generation).await {
+                        warn!(error = %e, "could not start a new session");
+                    }
+                    return;
+                }
+                Ok(resp) if resp.status().is_success() && is_sse(&resp) => {
+                    let opened = Instant::now();
+                    let mut events = Events::new(resp, self.http.max_message_size, None);
+                    events.last_id = last_id.take();
+                    let mut got_any = false;
+                    loop {
+                        match events.next().await {
+                            Ok(event) => {
+                                got_any = true;
+                                if event.is_message() {
+                                    self.forward(Bytes::from(event.data), None).await;
+                                }
+                            }
+                            Err(StreamEnd::TooLarge) => {
+                                warn!(
+                                    limit = self.http.max_message_size,
+                                    "dropped a server message larger than --max-message-size"
+                                );
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    last_id = events.last_id;
+                    retry = events.retry.or(retry);
+                    failures = if got_any || opened.elapsed() > Duration::from_secs(10) {
+                        0
+                    } else {
+                        failures + 1
+                    };
+                    debug!("the GET stream ended; reconnecting");
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    if status.is_client_error()
+                        && status != StatusCode::TOO_MANY_REQUESTS
+                        && status != StatusCode::REQUEST_TIMEOUT
+                    {
+                        debug!(
+                            status = status.as_u16(),
+                            "the server refused the GET stream; server-initiated messages will come on responses only"
+                        );
+                        return;
+                    }
+                    failures += 1;
+                }
+                Err(e) => {
+                    debug!(error = %e, "the GET stream failed");
+                    failures += 1;
+                }
+            }
+            let backoff = Duration::from_secs(1u64 << failures.min(6)).min(Duration::from_secs(60));
+            let delay = if failures == 0 {
+                retry.unwrap_or(DEFAULT_RETRY)
+            } else {
+                backoff.max(retry.unwrap_or_default())
+            };
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+fn is_sse(resp: &Response) -> bool {
+    resp.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
+}
