@@ -140,8 +140,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     } else {
         LevelFilter::INFO
     };
-    let log_file =
-        Paths::from_env().map(|p| (p.logs.join(logging::file_name_for(&run_config.url)), level));
+    let log_file = Paths::from_env().map(|p| (p.logs.join(logging::file_name_for(&run_config.url)), level));
     let warning = logging::init(&LogOptions {
         stderr: (!args.silent).then_some(level),
         file: log_file,
@@ -149,18 +148,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(w) = warning {
         tracing::warn!("{w}");
     }
-    if !run_config.url.scheme().eq_ignore_ascii_case("https")
-        && !config::is_loopback(&run_config.url)
-    {
-        tracing::warn!(
-            "plain http to another computer (--allow-http): traffic and tokens can be read on the network"
-        );
+    if !run_config.url.scheme().eq_ignore_ascii_case("https") && !config::is_loopback(&run_config.url) {
+        tracing::warn!("plain http to another computer (--allow-http): traffic and tokens can be read on the network");
     }
     if let Some(port) = args.callback_port {
-        tracing::debug!(
-            port,
-            "callback port given; it is used once OAuth sign-in is configured"
-        );
+        tracing::debug!(port, "callback port given; it is used once OAuth sign-in is configured");
     }
     let names: Vec<&str> = run_config.headers.iter().map(|(n, _)| n.as_str()).collect();
     if !names.is_empty() {
@@ -185,9 +177,7 @@ fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (try 64MiB)"))?;
+    let n: usize = num.parse().map_err(|_| format!("{text:?} is not a size (try 64MiB)"))?;
     let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1000,
@@ -197,9 +187,7 @@ fn parse_size(text: &str) -> Result<usize, String> {
         "g" | "gb" => 1_000_000_000,
         "gib" => 1 << 30,
         _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use KiB, MiB, KB or MB)"
-            ));
+            return Err(format!("{text:?}: unknown unit {unit:?} (use KiB, MiB, KB or MB)"));
         }
     };
     n.checked_mul(mult)
@@ -231,11 +219,7 @@ mod tests {
             args,
             ["tether", "run", "https://x.example/mcp", "--debug"].map(OsString::from)
         );
-        let args = with_run_implied(
-            ["tether", "run", "https://x"]
-                .map(OsString::from)
-                .into_iter(),
-        );
+        let args = with_run_implied(["tether", "run", "https://x"].map(OsString::from).into_iter());
         assert_eq!(args.len(), 3);
     }
 

@@ -52,9 +52,7 @@ pub struct RunConfig {
 pub enum ConfigError {
     #[error("{0:?} is not a URL: {1}")]
     BadUrl(String, String),
-    #[error(
-        "{0} uses {1}:// but only https:// (or http:// to this computer) can carry MCP traffic"
-    )]
+    #[error("{0} uses {1}:// but only https:// (or http:// to this computer) can carry MCP traffic")]
     BadScheme(String, String),
     #[error(
         "{0} is plain http to another computer, so anyone on the network could read its traffic and tokens; use https://, or pass --allow-http if you trust the network"
@@ -68,9 +66,7 @@ pub enum ConfigError {
     HeaderValue(String),
     #[error("--header {0} refers to ${{{1}}}, which is not set in the environment")]
     MissingVariable(String, String),
-    #[error(
-        "--header {0} is set by Tether itself (it belongs to the MCP transport) and cannot be overridden"
-    )]
+    #[error("--header {0} is set by Tether itself (it belongs to the MCP transport) and cannot be overridden")]
     ReservedHeader(String),
     #[error("cannot read --header-file {0}: {1}")]
     HeaderFile(String, String),
@@ -103,9 +99,7 @@ pub fn parse_url(text: &str, allow_http: bool) -> Result<Url, ConfigError> {
 /// Whether the URL points at this computer: `localhost`, 127.0.0.0/8 or ::1.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
-        }
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
@@ -153,10 +147,8 @@ pub fn parse_header(
     if RESERVED.contains(&header.as_str()) {
         return Err(ConfigError::ReservedHeader(name.to_owned()));
     }
-    let expanded = expand(value.trim(), env)
-        .map_err(|var| ConfigError::MissingVariable(name.to_owned(), var))?;
-    let mut value =
-        HeaderValue::from_str(&expanded).map_err(|_| ConfigError::HeaderValue(name.to_owned()))?;
+    let expanded = expand(value.trim(), env).map_err(|var| ConfigError::MissingVariable(name.to_owned(), var))?;
+    let mut value = HeaderValue::from_str(&expanded).map_err(|_| ConfigError::HeaderValue(name.to_owned()))?;
     value.set_sensitive(true);
     Ok((header, value))
 }
@@ -168,8 +160,7 @@ pub fn parse_header_file(
     path: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::HeaderFile(path.to_owned(), e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::HeaderFile(path.to_owned(), e.to_string()))?;
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -185,11 +176,7 @@ fn first_word(line: &str) -> String {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .take(40)
         .collect();
-    if word.is_empty() {
-        "(unnamed)".to_owned()
-    } else {
-        word
-    }
+    if word.is_empty() { "(unnamed)".to_owned() } else { word }
 }
 
 /// Expands `${VAR}`; a `$` not followed by `{` stays as it is. Returns the
@@ -239,22 +226,14 @@ mod tests {
             Err(ConfigError::PlainHttp("http://10.0.0.5/mcp?key=***".into()))
         );
         assert!(parse_url("http://10.0.0.5/mcp", true).is_ok());
-        assert!(
-            matches!(parse_url("ftp://x/", true), Err(ConfigError::BadScheme(_, s)) if s == "ftp")
-        );
-        assert!(matches!(
-            parse_url("not a url", true),
-            Err(ConfigError::BadUrl(..))
-        ));
+        assert!(matches!(parse_url("ftp://x/", true), Err(ConfigError::BadScheme(_, s)) if s == "ftp"));
+        assert!(matches!(parse_url("not a url", true), Err(ConfigError::BadUrl(..))));
     }
 
     #[test]
     fn urls_in_messages_hide_query_values_and_credentials() {
         let url = Url::parse("https://user:pw@example.com/mcp?api_key=SECRET&x=1#frag").unwrap();
-        assert_eq!(
-            redact_url(&url),
-            "https://***@example.com/mcp?api_key=***&x=***"
-        );
+        assert_eq!(redact_url(&url), "https://***@example.com/mcp?api_key=***&x=***");
     }
 
     #[test]
@@ -269,20 +248,14 @@ mod tests {
     #[test]
     fn a_header_without_a_space_after_the_colon_is_accepted() {
         let (n, v) = parse_header("Authorization:${TOKEN}", &env).unwrap();
-        assert_eq!(
-            (n.as_str(), v.to_str().unwrap()),
-            ("authorization", "s3cr3t")
-        );
+        assert_eq!((n.as_str(), v.to_str().unwrap()), ("authorization", "s3cr3t"));
     }
 
     #[test]
     fn a_missing_variable_is_an_error_that_names_it() {
         assert_eq!(
             parse_header("X-Api-Key: ${NOPE}", &env),
-            Err(ConfigError::MissingVariable(
-                "X-Api-Key".into(),
-                "NOPE".into()
-            ))
+            Err(ConfigError::MissingVariable("X-Api-Key".into(), "NOPE".into()))
         );
         assert_eq!(
             ConfigError::MissingVariable("X-Api-Key".into(), "NOPE".into()).to_string(),

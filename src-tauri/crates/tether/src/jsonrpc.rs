@@ -118,8 +118,7 @@ impl Message {
 
     /// Whether this is the client's `initialize` request.
     pub fn is_initialize(&self) -> bool {
-        !self.batch
-            && matches!(self.parts.as_slice(), [Kind::Request { method, .. }] if method == "initialize")
+        !self.batch && matches!(self.parts.as_slice(), [Kind::Request { method, .. }] if method == "initialize")
     }
 
     /// Whether this is the `notifications/initialized` notification.
@@ -197,24 +196,16 @@ fn classify(env: &Envelope<'_>, strict: bool) -> Classified {
             // `"id": null` on a request: JSON-RPC discourages it and MCP
             // forbids it (ids "MUST NOT be null"); the sender could never
             // match a reply to it.
-            (Some(None), None) | (Some(Some(_)), None) => {
-                Classified::Invalid(None, "a request id must not be null")
-            }
+            (Some(None), None) | (Some(Some(_)), None) => Classified::Invalid(None, "a request id must not be null"),
         };
     }
     match (env.result.is_some(), env.error.is_some(), id) {
         (true, false, Some(id)) | (false, true, Some(id)) => Classified::Ok(Kind::Response { id }),
-        (true, true, id) => {
-            Classified::Invalid(id, "a response cannot carry both \"result\" and \"error\"")
-        }
+        (true, true, id) => Classified::Invalid(id, "a response cannot carry both \"result\" and \"error\""),
         // An error response to a request whose id could not be read has id
         // null (JSON-RPC 2.0 §5); it is valid but has nobody to route to.
-        (false, true, None) => {
-            Classified::Invalid(None, "an error response with id null cannot be routed")
-        }
-        (_, _, id) => {
-            Classified::Invalid(id, "a message needs \"method\", \"result\" or \"error\"")
-        }
+        (false, true, None) => Classified::Invalid(None, "an error response with id null cannot be routed"),
+        (_, _, id) => Classified::Invalid(id, "a message needs \"method\", \"result\" or \"error\""),
     }
 }
 
@@ -320,12 +311,7 @@ fn syntax_or_shape(bytes: &[u8], e: &serde_json::Error) -> Rejection {
     use serde_json::error::Category;
     match e.classify() {
         Category::Syntax | Category::Eof | Category::Io => Rejection {
-            reply: error_reply(
-                None,
-                PARSE_ERROR,
-                "Parse error: the line is not valid JSON",
-                None,
-            ),
+            reply: error_reply(None, PARSE_ERROR, "Parse error: the line is not valid JSON", None),
             reason: format!("not JSON ({e})"),
         },
         // Valid JSON of the wrong shape: a string, a number, `"id": {}`…
@@ -338,23 +324,13 @@ fn syntax_or_shape(bytes: &[u8], e: &serde_json::Error) -> Rejection {
 
 fn invalid(id: Option<&Id>, why: &str) -> Rejection {
     Rejection {
-        reply: error_reply(
-            id,
-            INVALID_REQUEST,
-            &format!("Invalid Request: {why}"),
-            None,
-        ),
+        reply: error_reply(id, INVALID_REQUEST, &format!("Invalid Request: {why}"), None),
         reason: why.to_owned(),
     }
 }
 
 /// Builds a JSON-RPC error response on one line.
-pub fn error_reply(
-    id: Option<&Id>,
-    code: i64,
-    message: &str,
-    data: Option<serde_json::Value>,
-) -> Bytes {
+pub fn error_reply(id: Option<&Id>, code: i64, message: &str, data: Option<serde_json::Value>) -> Bytes {
     let mut error = serde_json::Map::new();
     error.insert("code".into(), code.into());
     error.insert("message".into(), message.into());
@@ -464,10 +440,7 @@ impl Scanner<'_> {
                 }
             }
             _ => {
-                while !matches!(
-                    self.peek()?,
-                    b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'
-                ) {
+                while !matches!(self.peek()?, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
                     self.i += 1;
                 }
                 Some(())
@@ -489,12 +462,7 @@ pub fn cancelled_request(notification: &[u8]) -> Option<Id> {
         #[serde(borrow, rename = "requestId")]
         request_id: Option<&'a RawValue>,
     }
-    Id::from_raw(
-        serde_json::from_slice::<N<'_>>(notification)
-            .ok()?
-            .params?
-            .request_id?,
-    )
+    Id::from_raw(serde_json::from_slice::<N<'_>>(notification).ok()?.params?.request_id?)
 }
 
 /// Reads `result.protocolVersion` from an `initialize` response.
@@ -508,10 +476,7 @@ pub fn protocol_version(response: &[u8]) -> Option<String> {
         #[serde(rename = "protocolVersion")]
         protocol_version: Option<String>,
     }
-    serde_json::from_slice::<R>(response)
-        .ok()?
-        .result?
-        .protocol_version
+    serde_json::from_slice::<R>(response).ok()?.result?.protocol_version
 }
 
 #[cfg(test)]
@@ -543,9 +508,7 @@ mod tests {
     #[test]
     fn a_string_id_and_a_notification_and_a_response_are_told_apart() {
         assert_eq!(
-            p(r#"{"jsonrpc":"2.0","id":"a-1","method":"ping"}"#)
-                .unwrap()
-                .parts[0],
+            p(r#"{"jsonrpc":"2.0","id":"a-1","method":"ping"}"#).unwrap().parts[0],
             Kind::Request {
                 id: Id("\"a-1\"".into()),
                 method: "ping".into()
@@ -573,9 +536,7 @@ mod tests {
 
     #[test]
     fn pretty_printed_json_is_put_on_one_line_without_touching_strings() {
-        let m =
-            p("{\n  \"jsonrpc\": \"2.0\",\r\n  \"id\": 1,\n  \"result\": {\"text\": \"a\\nb\"}\n}")
-                .unwrap();
+        let m = p("{\n  \"jsonrpc\": \"2.0\",\r\n  \"id\": 1,\n  \"result\": {\"text\": \"a\\nb\"}\n}").unwrap();
         assert_eq!(
             &m.bytes[..],
             br#"{  "jsonrpc": "2.0",  "id": 1,  "result": {"text": "a\nb"}}"#
@@ -624,8 +585,7 @@ mod tests {
 
     #[test]
     fn a_batch_is_forwarded_whole_or_its_invalid_elements_are_answered() {
-        let ok =
-            p(r#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]"#).unwrap();
+        let ok = p(r#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]"#).unwrap();
         assert!(ok.batch);
         assert_eq!(ok.request_ids().count(), 1);
         assert_eq!(
@@ -667,7 +627,12 @@ mod tests {
 
     #[test]
     fn the_request_id_of_a_cancellation_is_read() {
-        assert_eq!(cancelled_request(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"r7","reason":"x"}}"#), Some(Id("\"r7\"".into())));
+        assert_eq!(
+            cancelled_request(
+                br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"r7","reason":"x"}}"#
+            ),
+            Some(Id("\"r7\"".into()))
+        );
         assert_eq!(
             cancelled_request(br#"{"jsonrpc":"2.0","method":"notifications/cancelled"}"#),
             None
@@ -676,7 +641,13 @@ mod tests {
 
     #[test]
     fn the_protocol_version_is_read_from_an_initialize_result() {
-        assert_eq!(protocol_version(br#"{"jsonrpc":"2.0","id":0,"result":{"capabilities":{},"protocolVersion":"2025-06-18"}}"#).as_deref(), Some("2025-06-18"));
+        assert_eq!(
+            protocol_version(
+                br#"{"jsonrpc":"2.0","id":0,"result":{"capabilities":{},"protocolVersion":"2025-06-18"}}"#
+            )
+            .as_deref(),
+            Some("2025-06-18")
+        );
         assert_eq!(
             protocol_version(br#"{"jsonrpc":"2.0","id":0,"error":{"code":1,"message":"no"}}"#),
             None

@@ -38,26 +38,20 @@ pub fn init(options: &LogOptions) -> Option<String> {
             .with_filter(only_tether(level))
     });
     let mut warning = None;
-    let file = options
-        .file
-        .as_ref()
-        .and_then(|(path, level)| match open_log(path) {
-            Ok(f) => Some(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(Mutex::new(f))
-                    .with_ansi(false)
-                    .with_target(false)
-                    .with_filter(only_tether(*level)),
-            ),
-            Err(e) => {
-                warning = Some(format!("cannot write the log file {}: {e}", path.display()));
-                None
-            }
-        });
-    let _ = tracing_subscriber::registry()
-        .with(stderr)
-        .with(file)
-        .try_init();
+    let file = options.file.as_ref().and_then(|(path, level)| match open_log(path) {
+        Ok(f) => Some(
+            tracing_subscriber::fmt::layer()
+                .with_writer(Mutex::new(f))
+                .with_ansi(false)
+                .with_target(false)
+                .with_filter(only_tether(*level)),
+        ),
+        Err(e) => {
+            warning = Some(format!("cannot write the log file {}: {e}", path.display()));
+            None
+        }
+    });
+    let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
     warning
 }
 

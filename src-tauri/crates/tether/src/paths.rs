@@ -30,10 +30,7 @@ impl Paths {
     }
 
     /// The directories for a given `TETHER_HOME` and OS conventions.
-    pub fn resolve(
-        home: Option<OsString>,
-        project: Option<directories::ProjectDirs>,
-    ) -> Option<Self> {
+    pub fn resolve(home: Option<OsString>, project: Option<directories::ProjectDirs>) -> Option<Self> {
         if let Some(home) = home.filter(|h| !h.is_empty()) {
             let home = PathBuf::from(home);
             return Some(Self {

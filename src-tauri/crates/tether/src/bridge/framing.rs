@@ -28,11 +28,7 @@ pub enum Line {
 
 /// Reads lines from `input` on a thread of its own and sends them to `tx`.
 /// The channel closes at end of input or on a read error (sent first).
-pub fn spawn_reader<R: Read + Send + 'static>(
-    input: R,
-    limit: usize,
-    tx: mpsc::Sender<io::Result<Line>>,
-) {
+pub fn spawn_reader<R: Read + Send + 'static>(input: R, limit: usize, tx: mpsc::Sender<io::Result<Line>>) {
     let spawned = thread::Builder::new()
         .name("stdin".into())
         .stack_size(256 * 1024)
@@ -111,11 +107,7 @@ fn finish(line: &mut Vec<u8>, overflow: &mut Option<usize>, limit: usize) -> Opt
 /// flushing whenever no more messages are waiting. An empty message flushes
 /// and ends the writer. `done` fires when the writer has stopped, whether
 /// because it was told to or because the output closed.
-pub fn spawn_writer<W: Write + Send + 'static>(
-    output: W,
-    mut rx: mpsc::Receiver<Bytes>,
-    done: oneshot::Sender<()>,
-) {
+pub fn spawn_writer<W: Write + Send + 'static>(output: W, mut rx: mpsc::Receiver<Bytes>, done: oneshot::Sender<()>) {
     let spawned = thread::Builder::new()
         .name("stdout".into())
         .stack_size(256 * 1024)
@@ -127,11 +119,7 @@ pub fn spawn_writer<W: Write + Send + 'static>(
                     if msg.is_empty() {
                         break 'outer;
                     }
-                    if out
-                        .write_all(&msg)
-                        .and_then(|()| out.write_all(b"\n"))
-                        .is_err()
-                    {
+                    if out.write_all(&msg).and_then(|()| out.write_all(b"\n")).is_err() {
                         let _ = done.send(());
                         return;
                     }

@@ -41,10 +41,7 @@ pub enum Stop {
 }
 
 /// Runs the bridge until the client goes away. Returns why it stopped.
-pub async fn run(
-    config: RunConfig,
-    auth: Option<Arc<dyn TokenSource>>,
-) -> Result<Stop, TransportError> {
+pub async fn run(config: RunConfig, auth: Option<Arc<dyn TokenSource>>) -> Result<Stop, TransportError> {
     let http = Arc::new(Http::new(&config, auth)?);
     info!(url = http.shown_url(), transport = ?config.transport, "bridge started");
 
@@ -99,12 +96,9 @@ pub async fn run(
     };
     info!(?stop, "shutting down");
 
-    if stop == Stop::EndOfInput && replies.pending() > 0 {
-        debug!(
-            pending = replies.pending(),
-            "waiting for requests in flight"
-        );
-        let _ = tokio::time::timeout(EOF_GRACE, replies.idle()).await;
+    if stop == Stop::EndOfInput && remote.busy() {
+        debug!(pending = replies.pending(), "waiting for messages in flight");
+        let _ = tokio::time::timeout(EOF_GRACE, remote.idle()).await;
     }
     remote.close().await;
     // An empty message tells the writer to flush and stop.

@@ -29,11 +29,7 @@ pub enum TransportError {
     #[error("the MCP server at {url} did not answer within {secs} s (--request-timeout)")]
     Timeout { url: String, secs: u64 },
     #[error("the MCP server at {url} answered HTTP {status}{detail}")]
-    Status {
-        url: String,
-        status: u16,
-        detail: String,
-    },
+    Status { url: String, status: u16, detail: String },
     #[error(
         "the MCP server at {url} needs sign-in (HTTP 401). Pass a token with --header 'Authorization: Bearer ${{TOKEN}}' and set TOKEN in the server's \"env\""
     )]
@@ -94,10 +90,7 @@ const MAX_REDIRECTS: usize = 5;
 
 impl Http {
     /// Builds the client for `config`, with an optional token source.
-    pub fn new(
-        config: &RunConfig,
-        auth: Option<Arc<dyn TokenSource>>,
-    ) -> Result<Self, TransportError> {
+    pub fn new(config: &RunConfig, auth: Option<Arc<dyn TokenSource>>) -> Result<Self, TransportError> {
         install_crypto_provider();
         let origin = config.url.origin();
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
@@ -184,19 +177,14 @@ impl Http {
                 req = req.header(LAST_EVENT_ID, v.clone());
             }
             if let Some(t) = &token {
-                let mut v =
-                    HeaderValue::from_str(&format!("Bearer {}", t.secret())).map_err(|_| {
-                        self.auth_error(
-                            "the access token contains characters a header cannot carry".into(),
-                        )
-                    })?;
+                let mut v = HeaderValue::from_str(&format!("Bearer {}", t.secret())).map_err(|_| {
+                    self.auth_error("the access token contains characters a header cannot carry".into())
+                })?;
                 v.set_sensitive(true);
                 req = req.header(header::AUTHORIZATION, v);
             }
             if let Some(b) = &body {
-                req = req
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(b.clone());
+                req = req.header(header::CONTENT_TYPE, "application/json").body(b.clone());
             }
             let resp = match tokio::time::timeout(self.request_timeout, req.send()).await {
                 Ok(Ok(resp)) => resp,
@@ -244,11 +232,7 @@ impl Http {
 
     /// Reads a whole body, refusing more than the message limit and bounding
     /// the wait for each chunk.
-    pub async fn read_body(
-        &self,
-        mut resp: Response,
-        limit: usize,
-    ) -> Result<Bytes, TransportError> {
+    pub async fn read_body(&self, mut resp: Response, limit: usize) -> Result<Bytes, TransportError> {
         let mut buf = BytesMut::new();
         loop {
             match tokio::time::timeout(self.request_timeout, resp.chunk()).await {
@@ -290,6 +274,24 @@ impl Http {
         }
     }
 
+    /// The error for a success status whose body is not JSON-RPC.
+    pub fn not_json_rpc(&self, status: StatusCode, body: &[u8]) -> TransportError {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim_start();
+        let status = status.as_u16();
+        self.protocol(if text.starts_with('<') {
+            format!(
+                "answered HTTP {status} with an HTML page instead of JSON-RPC (a sign-in page or a proxy?): \"{}\"",
+                clip(&html_text(text))
+            )
+        } else {
+            format!(
+                "answered HTTP {status} with something other than JSON-RPC: {}",
+                clip(text.lines().next().unwrap_or_default())
+            )
+        })
+    }
+
     fn auth_error(&self, detail: String) -> TransportError {
         TransportError::Auth {
             url: self.shown_url.clone(),
@@ -328,9 +330,7 @@ fn describe(e: &reqwest::Error) -> String {
         .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
     if refused || text.contains("Connection refused") {
         "connection refused (is the server running?)".to_owned()
-    } else if text.contains("failed to lookup address")
-        || text.contains("Name or service not known")
-    {
+    } else if text.contains("failed to lookup address") || text.contains("Name or service not known") {
         format!("the host name could not be resolved ({text})")
     } else {
         text
@@ -341,10 +341,7 @@ fn describe(e: &reqwest::Error) -> String {
 /// error or an OAuth `error_description` when present, else the first line of
 /// text. HTML pages (a proxy's or a firewall's) are named, not dumped.
 fn summarize_body(status: StatusCode, body: &[u8]) -> String {
-    let reason = status
-        .canonical_reason()
-        .map(|r| format!(" {r}"))
-        .unwrap_or_default();
+    let reason = status.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default();
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
         let msg = v
             .pointer("/error/message")
@@ -359,12 +356,55 @@ fn summarize_body(status: StatusCode, body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim_start();
     if trimmed.starts_with('<') {
-        return format!("{reason} with an HTML page (a proxy, firewall or login page?)");
+        let words = html_text(trimmed);
+        return if words.is_empty() {
+            format!("{reason} with an HTML page (a proxy, firewall or login page?)")
+        } else {
+            format!("{reason} with an HTML page: \"{}\"", clip(&words))
+        };
     }
     match trimmed.lines().next() {
         Some(line) if !line.trim().is_empty() => format!("{reason}: {}", clip(line.trim())),
         _ => reason,
     }
+}
+
+/// The visible words of an HTML page (its title and text), enough to
+/// recognise a proxy's, a firewall's or a framework's error page.
+fn html_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        out.push(' ');
+        let tag = &rest[open..];
+        let lower = tag.get(..7).unwrap_or(tag).to_ascii_lowercase();
+        let skip_to = if lower.starts_with("<script") || lower.starts_with("<style") {
+            let close = if lower.starts_with("<script") {
+                "</script>"
+            } else {
+                "</style>"
+            };
+            tag.to_ascii_lowercase().find(close).map(|i| i + close.len())
+        } else {
+            tag.find('>').map(|i| i + 1)
+        };
+        match skip_to {
+            Some(n) => rest = &tag[n..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    let decoded = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn clip(s: &str) -> String {
@@ -404,13 +444,24 @@ mod tests {
             " Bad Request: no"
         );
         assert_eq!(
-            summarize_body(s, b"<html><body>Blocked</body></html>"),
+            summarize_body(s, b"<html><body></body></html>"),
             " Bad Gateway with an HTML page (a proxy, firewall or login page?)"
         );
         assert_eq!(
-            summarize_body(s, b"overloaded\nmore"),
-            " Bad Gateway: overloaded"
+            summarize_body(
+                StatusCode::NOT_FOUND,
+                b"<!DOCTYPE html>\n<html><head><title>Error</title><style>p{color:red}</style></head><body><pre>Cannot POST /sse</pre></body></html>"
+            ),
+            " Not Found with an HTML page: \"Error Cannot POST /sse\""
         );
+        assert_eq!(
+            summarize_body(
+                StatusCode::FORBIDDEN,
+                b"<html><script>var a = '<b>';</script><h1>Access denied &amp; logged</h1></html>"
+            ),
+            " Forbidden with an HTML page: \"Access denied & logged\""
+        );
+        assert_eq!(summarize_body(s, b"overloaded\nmore"), " Bad Gateway: overloaded");
         assert_eq!(summarize_body(s, b""), " Bad Gateway");
     }
 
@@ -420,10 +471,7 @@ mod tests {
             url: "https://x.example/mcp".into(),
         };
         assert!(e.to_string().contains("needs sign-in (HTTP 401)"));
-        assert!(
-            e.to_string()
-                .contains("--header 'Authorization: Bearer ${TOKEN}'")
-        );
+        assert!(e.to_string().contains("--header 'Authorization: Bearer ${TOKEN}'"));
         assert_eq!(e.reason(), "sign-in-required");
     }
 }

@@ -76,13 +76,7 @@ impl Legacy {
     pub async fn connect(self: &Arc<Self>) -> Result<(), ConnectError> {
         let resp = self
             .http
-            .send(
-                Method::GET,
-                self.http.url(),
-                SSE,
-                &RequestHeaders::default(),
-                None,
-            )
+            .send(Method::GET, self.http.url(), SSE, &RequestHeaders::default(), None)
             .await
             .map_err(ConnectError::Failed)?;
         let status = resp.status();
@@ -92,11 +86,7 @@ impl Legacy {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.to_ascii_lowercase().starts_with(SSE));
         if !status.is_success() || !sse {
-            let body = self
-                .http
-                .read_body(resp, 64 * 1024)
-                .await
-                .unwrap_or_default();
+            let body = self.http.read_body(resp, 64 * 1024).await.unwrap_or_default();
             return Err(ConnectError::Refused(self.http.status_error(status, &body)));
         }
         let (tx, rx) = oneshot::channel();
@@ -114,8 +104,7 @@ impl Legacy {
             }
             Ok(Ok(Err(e))) => Err(ConnectError::Failed(e)),
             Ok(Err(_)) => Err(ConnectError::Failed(
-                self.http
-                    .protocol("closed the SSE stream before naming its endpoint"),
+                self.http.protocol("closed the SSE stream before naming its endpoint"),
             )),
             Err(_) => Err(ConnectError::Failed(self.http.protocol(format!(
                 "opened an SSE stream but named no endpoint within {} s",
@@ -128,10 +117,7 @@ impl Legacy {
     /// requests on the stream.
     pub async fn send(&self, msg: &Message, awaiting: &mut Awaiting) -> Result<(), TransportError> {
         {
-            let mut replay = self
-                .replay
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut replay = self.replay.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if msg.is_initialize() {
                 replay.initialize = Some(msg.clone());
             } else if msg.is_initialized_notification() {
@@ -157,9 +143,7 @@ impl Legacy {
         let mut rx = self.endpoint.subscribe();
         match tokio::time::timeout(self.http.request_timeout, rx.wait_for(Option::is_some)).await {
             Ok(Ok(url)) => Ok(url.clone().unwrap_or_else(|| self.http.url().clone())),
-            _ => Err(self
-                .http
-                .protocol("has no open SSE stream to send the message on")),
+            _ => Err(self.http.protocol("has no open SSE stream to send the message on")),
         }
     }
 
@@ -175,10 +159,7 @@ impl Legacy {
             )
             .await?;
         let status = resp.status();
-        let body = self
-            .http
-            .read_body(resp, self.http.max_message_size)
-            .await?;
+        let body = self.http.read_body(resp, self.http.max_message_size).await?;
         // Some servers answer in the POST body as well as (or instead of) on
         // the stream; a JSON-RPC message found there is forwarded.
         if let Ok(msg) = jsonrpc::parse_from_server(body.clone()) {
@@ -213,14 +194,12 @@ impl Legacy {
                         return;
                     }
                 }
-                Ok(event) if event.is_message() => {
-                    match jsonrpc::parse_from_server(Bytes::from(event.data)) {
-                        Ok(msg) => self.replies.deliver(msg).await,
-                        Err(r) => {
-                            warn!(reason = %r.reason, "dropped a message from the server that is not JSON-RPC")
-                        }
+                Ok(event) if event.is_message() => match jsonrpc::parse_from_server(Bytes::from(event.data)) {
+                    Ok(msg) => self.replies.deliver(msg).await,
+                    Err(r) => {
+                        warn!(reason = %r.reason, "dropped a message from the server that is not JSON-RPC")
                     }
-                }
+                },
                 Ok(_) => {}
                 Err(StreamEnd::TooLarge) => {
                     warn!(
@@ -278,9 +257,7 @@ impl Legacy {
                 }
             }
         }
-        warn!(
-            "could not reconnect the SSE stream; requests will fail until the client restarts the server"
-        );
+        warn!("could not reconnect the SSE stream; requests will fail until the client restarts the server");
     }
 
     /// Replays the client's handshake on a new stream. The answer to the
@@ -288,10 +265,7 @@ impl Legacy {
     /// longer pending.
     async fn replay_handshake(&self) {
         let (initialize, initialized) = {
-            let r = self
-                .replay
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let r = self.replay.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             (r.initialize.clone(), r.initialized.clone())
         };
         let Some(endpoint) = self.endpoint.borrow().clone() else {
@@ -306,8 +280,6 @@ impl Legacy {
     }
 
     fn lock_reader(&self) -> std::sync::MutexGuard<'_, Option<AbortHandle>> {
-        self.reader
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 use futures_util::future::Shared;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tracing::{debug, info};
 
 use crate::config::TransportMode;
@@ -48,6 +48,8 @@ pub struct Remote {
     active: Mutex<Active>,
     /// Fires when the last dispatched message lets the next one start.
     last: Mutex<Shared<oneshot::Receiver<()>>>,
+    /// Messages dispatched and not yet done, for a graceful end of input.
+    in_flight: watch::Sender<usize>,
 }
 
 impl Remote {
@@ -69,6 +71,7 @@ impl Remote {
             mode,
             active: Mutex::new(active),
             last: Mutex::new(rx.shared()),
+            in_flight: watch::Sender::new(0),
         })
     }
 
@@ -79,17 +82,26 @@ impl Remote {
     pub fn dispatch(self: &Arc<Self>, msg: Message, awaiting: Awaiting) {
         let (release, next) = oneshot::channel();
         let previous = std::mem::replace(
-            &mut *self
-                .last
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            &mut *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
             next.shared(),
         );
         let this = Arc::clone(self);
+        self.in_flight.send_modify(|n| *n += 1);
         tokio::spawn(async move {
             let _ = previous.await;
             this.send(msg, awaiting, release).await;
+            this.in_flight.send_modify(|n| *n -= 1);
         });
+    }
+
+    /// Whether messages are still being sent or answered.
+    pub fn busy(&self) -> bool {
+        *self.in_flight.borrow() > 0
+    }
+
+    /// Resolves when every dispatched message is done.
+    pub async fn idle(&self) {
+        let _ = self.in_flight.subscribe().wait_for(|n| *n == 0).await;
     }
 
     async fn send(&self, msg: Message, mut awaiting: Awaiting, release: oneshot::Sender<()>) {
@@ -134,10 +146,7 @@ impl Remote {
     }
 
     fn activate(&self, next: Active) {
-        *self
-            .active
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        *self.active.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
     }
 
     async fn route(&self, msg: &Message, awaiting: &mut Awaiting) -> Result<(), TransportError> {
@@ -152,19 +161,14 @@ impl Remote {
         }
     }
 
-    async fn initialize(
-        &self,
-        msg: &Message,
-        awaiting: &mut Awaiting,
-    ) -> Result<(), TransportError> {
+    async fn initialize(&self, msg: &Message, awaiting: &mut Awaiting) -> Result<(), TransportError> {
         match (self.mode, self.active()) {
-            (TransportMode::HttpFirst, Active::Streamable(s)) => {
-                match s.send(msg, awaiting, true).await? {
-                    Sent::Done => Ok(()),
-                    Sent::Refused(http_error) => {
-                        info!(error = %http_error, "Streamable HTTP refused initialize; trying HTTP+SSE");
-                        let legacy = Legacy::new(self.http.clone(), self.replies.clone());
-                        match legacy.connect().await {
+            (TransportMode::HttpFirst, Active::Streamable(s)) => match s.send(msg, awaiting, true).await? {
+                Sent::Done => Ok(()),
+                Sent::Refused(http_error) => {
+                    info!(error = %http_error, "Streamable HTTP refused initialize; trying HTTP+SSE");
+                    let legacy = Legacy::new(self.http.clone(), self.replies.clone());
+                    match legacy.connect().await {
                         Ok(()) => {
                             self.activate(Active::Legacy(legacy.clone()));
                             legacy.send(msg, awaiting).await
@@ -175,21 +179,18 @@ impl Remote {
                             short(&e)
                         ))),
                     }
-                    }
                 }
-            }
-            (TransportMode::SseFirst, Active::Legacy(l)) if !l.is_connected() => {
-                match l.connect().await {
-                    Ok(()) => l.send(msg, awaiting).await,
-                    Err(ConnectError::Refused(sse_error)) => {
-                        info!(error = %sse_error, "HTTP+SSE refused; trying Streamable HTTP");
-                        let s = Streamable::new(self.http.clone(), self.replies.clone());
-                        self.activate(Active::Streamable(s.clone()));
-                        s.send(msg, awaiting, false).await.map(|_| ())
-                    }
-                    Err(ConnectError::Failed(e)) => Err(e),
+            },
+            (TransportMode::SseFirst, Active::Legacy(l)) if !l.is_connected() => match l.connect().await {
+                Ok(()) => l.send(msg, awaiting).await,
+                Err(ConnectError::Refused(sse_error)) => {
+                    info!(error = %sse_error, "HTTP+SSE refused; trying Streamable HTTP");
+                    let s = Streamable::new(self.http.clone(), self.replies.clone());
+                    self.activate(Active::Streamable(s.clone()));
+                    s.send(msg, awaiting, false).await.map(|_| ())
                 }
-            }
+                Err(ConnectError::Failed(e)) => Err(e),
+            },
             _ => self.route(msg, awaiting).await,
         }
     }

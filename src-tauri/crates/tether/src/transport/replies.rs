@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
 use super::http::TransportError;
@@ -23,8 +23,6 @@ use crate::jsonrpc::{self, Id, Kind, Message};
 pub struct Replies {
     out: mpsc::Sender<Bytes>,
     pending: Mutex<HashMap<Id, oneshot::Sender<()>>>,
-    /// The number of pending requests, for a graceful shutdown.
-    count: watch::Sender<usize>,
 }
 
 /// The requests of one outgoing message, waiting for their answers.
@@ -35,9 +33,8 @@ pub struct Awaiting {
 impl Awaiting {
     /// Whether every request has been answered (by the server or with an error).
     pub fn all_answered(&mut self) -> bool {
-        self.waits.retain_mut(|(_, rx)| {
-            matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty))
-        });
+        self.waits
+            .retain_mut(|(_, rx)| matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
         self.waits.is_empty()
     }
 
@@ -59,7 +56,6 @@ impl Replies {
         Self {
             out,
             pending: Mutex::new(HashMap::new()),
-            count: watch::Sender::new(0),
         }
     }
 
@@ -77,7 +73,6 @@ impl Replies {
                 (id.clone(), rx)
             })
             .collect();
-        self.count.send_replace(pending.len());
         Awaiting { waits }
     }
 
@@ -94,7 +89,6 @@ impl Replies {
                     fresh = true;
                 }
             }
-            self.count.send_replace(pending.len());
             drop(pending);
             if !fresh {
                 debug!(id = ?responses[0], "dropping a response to a request that was already answered");
@@ -111,12 +105,7 @@ impl Replies {
             return;
         }
         let data = serde_json::json!({ "reason": error.reason() });
-        let reply = jsonrpc::error_reply(
-            Some(id),
-            jsonrpc::REMOTE_ERROR,
-            &error.to_string(),
-            Some(data),
-        );
+        let reply = jsonrpc::error_reply(Some(id), jsonrpc::REMOTE_ERROR, &error.to_string(), Some(data));
         self.write(reply).await;
     }
 
@@ -144,21 +133,14 @@ impl Replies {
         let _ = self.out.send(line).await;
     }
 
-    /// Resolves when no request is pending.
-    pub async fn idle(&self) {
-        let mut rx = self.count.subscribe();
-        let _ = rx.wait_for(|n| *n == 0).await;
-    }
-
     /// The number of requests waiting for an answer.
     pub fn pending(&self) -> usize {
-        *self.count.borrow()
+        self.lock().len()
     }
 
     fn take(&self, id: &Id) -> bool {
         let mut pending = self.lock();
         let found = pending.remove(id).map(|tx| tx.send(()));
-        self.count.send_replace(pending.len());
         found.is_some()
     }
 
@@ -166,9 +148,7 @@ impl Replies {
         // A panic while holding this lock cannot leave the map inconsistent
         // (every operation is a single insert or remove), so poisoning is
         // ignored rather than turned into a second panic.
-        self.pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -191,15 +171,10 @@ mod tests {
     async fn a_response_is_forwarded_once_and_a_replayed_duplicate_is_dropped() {
         let (tx, mut rx) = mpsc::channel(8);
         let replies = Replies::new(tx);
-        let mut waiting =
-            replies.register(&msg(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#));
+        let mut waiting = replies.register(&msg(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#));
         assert!(!waiting.all_answered());
-        replies
-            .deliver(msg(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#))
-            .await;
-        replies
-            .deliver(msg(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#))
-            .await;
+        replies.deliver(msg(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)).await;
+        replies.deliver(msg(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)).await;
         assert_eq!(
             &rx.recv().await.unwrap()[..],
             br#"{"jsonrpc":"2.0","id":1,"result":{}}"#
@@ -220,9 +195,7 @@ mod tests {
             secs: 3,
         };
         replies.fail(m.request_ids().next().unwrap(), &e).await;
-        replies
-            .deliver(msg(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#))
-            .await;
+        replies.deliver(msg(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#)).await;
         let line = rx.recv().await.unwrap();
         assert_eq!(
             std::str::from_utf8(&line).unwrap(),
@@ -251,11 +224,6 @@ mod tests {
                 .unwrap()
                 .starts_with(br#"{"jsonrpc":"2.0","method":"notifications/progress""#)
         );
-        assert!(
-            rx.recv()
-                .await
-                .unwrap()
-                .starts_with(br#"{"jsonrpc":"2.0","id":9"#)
-        );
+        assert!(rx.recv().await.unwrap().starts_with(br#"{"jsonrpc":"2.0","id":9"#));
     }
 }

@@ -11,13 +11,13 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use reqwest::Response;
-use sse_stream::{Sse, SseByteStream};
+use sse_stream::SseByteStream;
 
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
@@ -54,6 +54,7 @@ pub enum StreamEnd {
 pub struct Events {
     inner: SseByteStream<ByteStream>,
     since_event: Arc<AtomicUsize>,
+    activity: Arc<AtomicU64>,
     limit: usize,
     idle: Option<Duration>,
     /// The last event id seen on this stream, for `Last-Event-ID`.
@@ -76,9 +77,14 @@ impl Events {
     fn from_stream(stream: ByteStream, limit: usize, idle: Option<Duration>) -> Self {
         let since_event = Arc::new(AtomicUsize::new(0));
         let counter = since_event.clone();
+        let activity = Arc::new(AtomicU64::new(0));
+        let reads = activity.clone();
         // Counts bytes read since the last event: a single event can be no
-        // larger than the limit plus one network read.
+        // larger than the limit plus one network read. Every read also
+        // counts as a sign of life, so SSE comments (`: keep-alive`) keep a
+        // long operation from timing out.
         let counted: ByteStream = Box::pin(stream.and_then(move |chunk| {
+            reads.fetch_add(1, Ordering::Relaxed);
             let total = counter.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len();
             std::future::ready(if total > limit {
                 Err(std::io::Error::other("event larger than the message limit"))
@@ -89,6 +95,7 @@ impl Events {
         Self {
             inner: SseByteStream::new(counted),
             since_event,
+            activity,
             limit,
             idle,
             last_id: None,
@@ -105,11 +112,18 @@ impl Events {
     pub async fn next(&mut self) -> Result<Event, StreamEnd> {
         loop {
             let item = match self.idle {
-                Some(idle) => match tokio::time::timeout(idle, self.next_raw()).await {
-                    Ok(item) => item,
-                    Err(_) => return Err(StreamEnd::Idle),
-                },
-                None => self.next_raw().await,
+                Some(idle) => {
+                    let mut next = self.inner.next();
+                    loop {
+                        let reads = self.activity.load(Ordering::Relaxed);
+                        match tokio::time::timeout(idle, &mut next).await {
+                            Ok(item) => break item,
+                            Err(_) if self.activity.load(Ordering::Relaxed) == reads => return Err(StreamEnd::Idle),
+                            Err(_) => continue, // bytes came (comments): still alive
+                        }
+                    }
+                }
+                None => self.inner.next().await,
             };
             match item {
                 Some(Ok(sse)) => {
@@ -137,10 +151,6 @@ impl Events {
             }
         }
     }
-
-    async fn next_raw(&mut self) -> Option<Result<Sse, sse_stream::Error>> {
-        self.inner.next().await
-    }
 }
 
 #[cfg(test)]
@@ -148,11 +158,7 @@ mod tests {
     use super::*;
 
     fn events(chunks: Vec<&'static str>, limit: usize) -> Events {
-        let s = futures_util::stream::iter(
-            chunks
-                .into_iter()
-                .map(|c| Ok(Bytes::from_static(c.as_bytes()))),
-        );
+        let s = futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c.as_bytes()))));
         Events::from_stream(Box::pin(s), limit, None)
     }
 
@@ -186,12 +192,7 @@ mod tests {
     #[tokio::test]
     async fn an_event_larger_than_the_limit_ends_the_stream_as_too_large() {
         let mut ev = events(
-            vec![
-                "data: small\n\n",
-                "data: 0123456789",
-                "0123456789",
-                "0123456789\n\n",
-            ],
+            vec!["data: small\n\n", "data: 0123456789", "0123456789", "0123456789\n\n"],
             16,
         );
         assert_eq!(ev.next().await.unwrap().data, "small");
@@ -200,13 +201,27 @@ mod tests {
 
     #[tokio::test]
     async fn an_endpoint_event_is_not_a_message() {
-        let mut ev = events(
-            vec!["event: endpoint\ndata: /messages?sessionId=1\n\n"],
-            1024,
-        );
+        let mut ev = events(vec!["event: endpoint\ndata: /messages?sessionId=1\n\n"], 1024);
         let e = ev.next().await.unwrap();
         assert_eq!(e.kind.as_deref(), Some("endpoint"));
         assert!(!e.is_message());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn comments_keep_a_stream_alive_past_the_idle_timeout() {
+        let s = futures_util::stream::unfold(0u32, |n| async move {
+            if n == 6 {
+                return Some((Ok(Bytes::from_static(b"data: late\n\n")), n + 1));
+            }
+            if n > 6 {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Some((Ok(Bytes::from_static(b": keep-alive\n\n")), n + 1))
+        });
+        let mut ev = Events::from_stream(Box::pin(s), 1024, Some(Duration::from_secs(5)));
+        assert_eq!(ev.next().await.unwrap().data, "late");
+        assert!(matches!(ev.next().await, Err(StreamEnd::Idle)));
     }
 
     #[tokio::test(start_paused = true)]

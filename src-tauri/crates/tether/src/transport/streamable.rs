@@ -110,11 +110,7 @@ impl Streamable {
                 )
                 .await?;
             let status = resp.status();
-            if status == StatusCode::NOT_FOUND
-                && headers.session_id.is_some()
-                && !msg.is_initialize()
-                && !renewed
-            {
+            if status == StatusCode::NOT_FOUND && headers.session_id.is_some() && !msg.is_initialize() && !renewed {
                 self.reinitialize(generation).await?;
                 renewed = true;
                 if msg.is_initialized_notification() {
@@ -123,11 +119,7 @@ impl Streamable {
                 continue;
             }
             if msg.is_initialize() && may_fall_back && matches!(status.as_u16(), 400 | 404 | 405) {
-                let body = self
-                    .http
-                    .read_body(resp, ERROR_BODY_LIMIT)
-                    .await
-                    .unwrap_or_default();
+                let body = self.http.read_body(resp, ERROR_BODY_LIMIT).await.unwrap_or_default();
                 return Ok(Sent::Refused(self.http.status_error(status, &body)));
             }
             if !status.is_success() {
@@ -199,9 +191,7 @@ impl Streamable {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
-        self.session
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Reads a successful response: a JSON body, an SSE stream, or nothing.
@@ -214,12 +204,12 @@ impl Streamable {
         if is_sse(&resp) {
             self.read_post_stream(resp, awaiting, init_id).await?;
         } else {
-            let body = self
-                .http
-                .read_body(resp, self.http.max_message_size)
-                .await?;
-            if !body.iter().all(u8::is_ascii_whitespace) {
-                self.forward(body, init_id).await;
+            let status = resp.status();
+            let body = self.http.read_body(resp, self.http.max_message_size).await?;
+            if !body.iter().all(u8::is_ascii_whitespace) && !self.forward(body.clone(), init_id).await {
+                // A login page or a proxy's answer where JSON-RPC belongs:
+                // say so now rather than time out later.
+                return Err(self.http.not_json_rpc(status, &body));
             }
         }
         // A request answered by 202 or an empty body gets its answer on the
@@ -261,7 +251,9 @@ impl Streamable {
                         return Ok(());
                     }
                     let Some(last_id) = events.last_id.clone() else {
-                        return Err(self.http.protocol("closed the response stream before answering, without an event id to resume from"));
+                        return Err(self.http.protocol(
+                            "closed the response stream before answering, without an event id to resume from",
+                        ));
                     };
                     events = self.resume(last_id, events.retry, &mut resumes).await?;
                 }
@@ -283,18 +275,12 @@ impl Streamable {
                 )));
             }
             *resumes += 1;
-            let delay = retry
-                .unwrap_or(DEFAULT_RETRY)
-                .min(self.http.request_timeout);
+            let delay = retry.unwrap_or(DEFAULT_RETRY).min(self.http.request_timeout);
             debug!(last_event_id = %last_id, delay_ms = delay.as_millis() as u64, "resuming a response stream");
             tokio::time::sleep(delay).await;
             let (mut headers, _) = self.headers();
             headers.last_event_id = HeaderValue::from_str(&last_id).ok();
-            let resp = match self
-                .http
-                .send(Method::GET, self.http.url(), SSE, &headers, None)
-                .await
-            {
+            let resp = match self.http.send(Method::GET, self.http.url(), SSE, &headers, None).await {
                 Ok(resp) => resp,
                 Err(e @ TransportError::Connect { .. }) => {
                     debug!(error = %e, "could not reconnect yet");
@@ -303,11 +289,7 @@ impl Streamable {
                 Err(e) => return Err(e),
             };
             if resp.status().is_success() && is_sse(&resp) {
-                let mut events = Events::new(
-                    resp,
-                    self.http.max_message_size,
-                    Some(self.http.request_timeout),
-                );
+                let mut events = Events::new(resp, self.http.max_message_size, Some(self.http.request_timeout));
                 events.last_id = Some(last_id);
                 events.retry = retry;
                 return Ok(events);
@@ -320,8 +302,8 @@ impl Streamable {
     }
 
     /// Forwards one message from the server, learning the protocol version
-    /// from the answer to `initialize`.
-    async fn forward(&self, bytes: Bytes, init_id: Option<&Id>) {
+    /// from the answer to `initialize`. Returns false when it was not JSON-RPC.
+    async fn forward(&self, bytes: Bytes, init_id: Option<&Id>) -> bool {
         match jsonrpc::parse_from_server(bytes) {
             Ok(msg) => {
                 if let Some(id) = init_id
@@ -330,9 +312,11 @@ impl Streamable {
                     self.adopt_protocol(&msg.bytes);
                 }
                 self.replies.deliver(msg).await;
+                true
             }
             Err(rejection) => {
-                warn!(reason = %rejection.reason, "dropped a message from the server that is not JSON-RPC")
+                warn!(reason = %rejection.reason, "dropped a message from the server that is not JSON-RPC");
+                false
             }
         }
     }
@@ -433,26 +417,15 @@ impl Streamable {
 
     /// Reads a response meant for Tether alone and returns the message that
     /// answers `id`.
-    async fn read_internal(
-        &self,
-        resp: Response,
-        id: &Id,
-    ) -> Result<Option<Bytes>, TransportError> {
+    async fn read_internal(&self, resp: Response, id: &Id) -> Result<Option<Bytes>, TransportError> {
         if !is_sse(&resp) {
-            let body = self
-                .http
-                .read_body(resp, self.http.max_message_size)
-                .await?;
+            let body = self.http.read_body(resp, self.http.max_message_size).await?;
             return Ok(jsonrpc::parse_from_server(body)
                 .ok()
                 .filter(|m| answers(m, id))
                 .map(|m| m.bytes));
         }
-        let mut events = Events::new(
-            resp,
-            self.http.max_message_size,
-            Some(self.http.request_timeout),
-        );
+        let mut events = Events::new(resp, self.http.max_message_size, Some(self.http.request_timeout));
         while let Ok(event) = events.next().await {
             if event.is_message()
                 && let Ok(m) = jsonrpc::parse_from_server(Bytes::from(event.data))
@@ -504,21 +477,14 @@ impl Streamable {
             if current != generation {
                 return;
             }
-            headers.last_event_id = last_id
-                .as_deref()
-                .and_then(|id| HeaderValue::from_str(id).ok());
-            let answer = self
-                .http
-                .send(Method::GET, self.http.url(), SSE, &headers, None)
-                .await;
+            headers.last_event_id = last_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok());
+            let answer = self.http.send(Method::GET, self.http.url(), SSE, &headers, None).await;
             if let Some(opened) = opened.take() {
                 let _ = opened.send(());
             }
             match answer {
                 Ok(resp) if resp.status() == StatusCode::METHOD_NOT_ALLOWED => {
-                    debug!(
-                        "the server offers no stream for server-initiated messages (HTTP 405 on GET)"
-                    );
+                    debug!("the server offers no stream for server-initiated messages (HTTP 405 on GET)");
                     return;
                 }
                 Ok(resp) if resp.status() == StatusCode::NOT_FOUND => {
@@ -593,9 +559,5 @@ fn is_sse(resp: &Response) -> bool {
     resp.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("text/event-stream")
-        })
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
 }
