@@ -1,0 +1,391 @@
+"""Fake MCP servers for fault injection. They are fakes, not peers.
+
+Real behaviour is tested against @modelcontextprotocol/server-everything.
+These small servers exist to misbehave on cue: expire a session, cut a
+stream in the middle of a response, refuse GET with 405, answer 503, stall,
+send huge messages, demand a token, point a legacy endpoint at another origin.
+Each records what it received so a test can assert what the bridge sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+@dataclass
+class Seen:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float = field(default_factory=time.monotonic)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def sse(data: str | None = None, *, id: str | None = None, event: str | None = None, retry: int | None = None) -> bytes:
+    out = []
+    if event is not None:
+        out.append(f"event: {event}")
+    if id is not None:
+        out.append(f"id: {id}")
+    if retry is not None:
+        out.append(f"retry: {retry}")
+    if data is not None:
+        out.extend(f"data: {line}" for line in data.split("\n"))
+    return ("\n".join(out) + "\n\n").encode()
+
+
+class _Background:
+    """Runs a Starlette app under uvicorn on 127.0.0.1, on a free port, in a thread."""
+
+    def __init__(self, app: Starlette) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self._sock = sock
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+
+class FakeMcp:
+    """A fake Streamable HTTP MCP server at /mcp.
+
+    Tools: `echo` (returns its arguments as text), `big` (returns `size` bytes
+    of text), `slow` (sleeps `seconds`), `progress` (sends progress, then
+    answers; with `cut` it closes the stream after the progress event and
+    answers only on a resumed GET), `ask` (sends a sampling request to the
+    client and returns its answer), `fail` (answers HTTP 503), `hangup`
+    (an SSE stream that ends with no event id and no answer).
+
+    Knobs (set attributes): `json_responses` answers POSTs with JSON instead of
+    SSE; `get_status` (405, or 200 for a GET stream); `require_token`;
+    `login_page` answers everything 200 with an HTML sign-in page (an SSO proxy);
+    `post_status` forces a status for POSTs of a tools/call.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[Seen] = []
+        self.sessions: set[str] = set()
+        self.json_responses = False
+        self.get_status = 405
+        self.require_token: str | None = None
+        self.post_status: int | None = None
+        self.retry_ms = 200
+        self.login_page = False
+        self.initialize_count = 0
+        # Events of cut streams, by event id, replayed on GET with Last-Event-ID.
+        self._held: dict[str, bytes] = {}
+        self._to_client: asyncio.Queue[bytes] | None = None
+        self._answers: dict[Any, asyncio.Future] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.cancelled: list[Any] = []
+        app = Starlette(
+            routes=[
+                Route("/mcp", self.endpoint, methods=["GET", "POST", "DELETE"]),
+                Route("/old-mcp", self.moved, methods=["GET", "POST", "DELETE"]),
+            ]
+        )
+        self._bg = _Background(app)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._bg.port}/mcp"
+
+    async def moved(self, request: Request) -> Response:
+        """A same-origin 308 to /mcp."""
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), await request.body()))
+        return Response(status_code=308, headers={"location": "/mcp"})
+
+    def __enter__(self) -> "FakeMcp":
+        self._bg.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bg.stop()
+
+    # --- test controls ---------------------------------------------------
+
+    def expire_sessions(self) -> None:
+        """Forget every session: the next request with an old id gets 404."""
+        self.sessions.clear()
+
+    def requests(self, method: str | None = None, rpc: str | None = None) -> list[Seen]:
+        out = [s for s in self.seen if method is None or s.method == method]
+        if rpc is not None:
+            out = [s for s in out if s.body and _rpc_method(s.body) == rpc]
+        return out
+
+    # --- the endpoint ------------------------------------------------------
+
+    async def endpoint(self, request: Request) -> Response:
+        self._loop = asyncio.get_running_loop()
+        body = await request.body()
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), body))
+        if self.require_token is not None and request.headers.get("authorization") != f"Bearer {self.require_token}":
+            return JSONResponse(
+                {"error": "invalid_token"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        if self.login_page:
+            return Response("<html><head><title>Sign in - Corp SSO</title></head><body><form>…</form></body></html>", media_type="text/html")
+        session = request.headers.get("mcp-session-id")
+        if request.method == "DELETE":
+            self.sessions.discard(session or "")
+            return Response(status_code=200)
+        if request.method == "GET":
+            if session not in self.sessions:
+                return Response(status_code=404 if session else 400)
+            last = request.headers.get("last-event-id")
+            if last is not None and last in self._held:
+                return StreamingResponse(self._replay(last), media_type="text/event-stream")
+            if self.get_status != 200:
+                return Response(status_code=self.get_status)
+            return StreamingResponse(self._get_stream(), media_type="text/event-stream")
+        try:
+            msg = json.loads(body)
+        except ValueError:
+            return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}, status_code=400)
+        if msg.get("method") == "initialize":
+            self.initialize_count += 1
+            sid = uuid.uuid4().hex
+            self.sessions.add(sid)
+            result = {
+                "protocolVersion": msg["params"]["protocolVersion"],
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "fake-mcp", "version": "1"},
+            }
+            return self._answer(msg["id"], {"jsonrpc": "2.0", "id": msg["id"], "result": result}, {"mcp-session-id": sid})
+        if session not in self.sessions:
+            return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": "Session not found"}}, status_code=404)
+        if "method" not in msg:  # the client's response to one of our requests
+            fut = self._answers.pop(msg.get("id"), None)
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+            return Response(status_code=202)
+        if "id" not in msg:
+            if msg["method"] == "notifications/cancelled":
+                self.cancelled.append(msg["params"]["requestId"])
+            return Response(status_code=202)
+        return await self._request(msg)
+
+    async def _request(self, msg: dict) -> Response:
+        rid, method, params = msg["id"], msg["method"], msg.get("params") or {}
+        if method == "ping":
+            return self._answer(rid, {"jsonrpc": "2.0", "id": rid, "result": {}})
+        if method == "tools/list":
+            tools = [{"name": n, "inputSchema": {"type": "object"}} for n in ("echo", "big", "slow", "progress", "ask", "fail")]
+            return self._answer(rid, {"jsonrpc": "2.0", "id": rid, "result": {"tools": tools}})
+        if method != "tools/call":
+            return self._answer(rid, {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}})
+        if self.post_status is not None:
+            return JSONResponse({"jsonrpc": "2.0", "id": rid, "error": {"code": -32603, "message": "overloaded"}}, status_code=self.post_status)
+        name, args = params.get("name"), params.get("arguments") or {}
+        if name == "echo":
+            return self._answer(rid, _text(rid, json.dumps(args, separators=(",", ":"))))
+        if name == "big":
+            return self._answer(rid, _text(rid, "x" * int(args["size"])))
+        if name == "slow":
+            await asyncio.sleep(float(args["seconds"]))
+            return self._answer(rid, _text(rid, "finally"))
+        if name == "fail":
+            return JSONResponse({"error": "upstream exploded"}, status_code=503)
+        if name == "hangup":
+
+            async def nothing():
+                yield b": no events, no id, no answer\n\n"
+
+            return StreamingResponse(nothing(), media_type="text/event-stream")
+        if name == "progress":
+            return StreamingResponse(self._progress(rid, params, bool(args.get("cut"))), media_type="text/event-stream")
+        if name == "ask":
+            return StreamingResponse(self._ask(rid), media_type="text/event-stream")
+        return self._answer(rid, {"jsonrpc": "2.0", "id": rid, "error": {"code": -32602, "message": "unknown tool"}})
+
+    def _answer(self, rid: Any, payload: dict, headers: dict[str, str] | None = None) -> Response:
+        data = json.dumps(payload, separators=(",", ":"))
+        if self.json_responses:
+            return Response(data, media_type="application/json", headers=headers)
+
+        async def stream():
+            yield sse(data, id=uuid.uuid4().hex)
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+    async def _progress(self, rid: Any, params: dict, cut: bool):
+        token = (params.get("_meta") or {}).get("progressToken", "p")
+        stream = uuid.uuid4().hex
+        yield sse("", id=f"{stream}-0", retry=self.retry_ms)  # priming event (SEP-1699)
+        note = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": 1, "total": 2}}
+        yield sse(json.dumps(note), id=f"{stream}-1")
+        answer = _text(rid, "done")
+        if cut:
+            # Close now; the answer waits for a GET with Last-Event-ID.
+            self._held[f"{stream}-1"] = sse(json.dumps(answer), id=f"{stream}-2")
+            return
+        yield sse(json.dumps(answer), id=f"{stream}-2")
+
+    async def _replay(self, last: str):
+        yield self._held.pop(last)
+
+    async def _get_stream(self):
+        self._to_client = asyncio.Queue()
+        yield sse("", id="g-0")
+        while True:
+            item = await self._to_client.get()
+            yield item
+
+    async def _ask(self, rid: Any):
+        """Sends sampling/createMessage to the client on the response stream and returns the answer."""
+        qid = f"srv-{uuid.uuid4().hex[:8]}"
+        fut = asyncio.get_running_loop().create_future()
+        self._answers[qid] = fut
+        req = {
+            "jsonrpc": "2.0",
+            "id": qid,
+            "method": "sampling/createMessage",
+            "params": {"messages": [{"role": "user", "content": {"type": "text", "text": "2+2?"}}], "maxTokens": 5},
+        }
+        yield sse(json.dumps(req), id=uuid.uuid4().hex)
+        answer = await asyncio.wait_for(fut, 10)
+        yield sse(json.dumps(_text(rid, json.dumps(answer["result"], separators=(",", ":")))), id=uuid.uuid4().hex)
+
+    def push(self, message: dict) -> None:
+        """Sends a server-initiated message on the open GET stream."""
+        assert self._loop is not None and self._to_client is not None, "no GET stream is open"
+        data = sse(json.dumps(message), id=uuid.uuid4().hex)
+        self._loop.call_soon_threadsafe(self._to_client.put_nowait, data)
+
+
+class FakeLegacySse:
+    """A fake HTTP+SSE (2024-11-05) server: GET /sse, then POST to the endpoint.
+
+    `endpoint_origin` makes it name an endpoint on another origin, to check the
+    bridge refuses to send headers there.
+    """
+
+    def __init__(self, endpoint_origin: str | None = None) -> None:
+        self.seen: list[Seen] = []
+        self.streams = 0
+        self.endpoint_origin = endpoint_origin
+        self._queues: dict[str, asyncio.Queue[bytes]] = {}
+        app = Starlette(
+            routes=[
+                Route("/sse", self.stream, methods=["GET", "POST"]),
+                Route("/messages", self.messages, methods=["POST"]),
+            ]
+        )
+        self._bg = _Background(app)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._bg.port}/sse"
+
+    def __enter__(self) -> "FakeLegacySse":
+        self._bg.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bg.stop()
+
+    async def stream(self, request: Request) -> Response:
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), await request.body()))
+        if request.method == "POST":
+            return Response("Cannot POST /sse", status_code=404)
+        self.streams += 1
+        sid = uuid.uuid4().hex
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._queues[sid] = queue
+        endpoint = f"{self.endpoint_origin or ''}/messages?sessionId={sid}"
+
+        async def events():
+            yield sse(endpoint, event="endpoint")
+            while True:
+                yield await queue.get()
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async def messages(self, request: Request) -> Response:
+        body = await request.body()
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), body))
+        queue = self._queues.get(request.query_params.get("sessionId", ""))
+        if queue is None:
+            return Response("unknown session", status_code=404)
+        msg = json.loads(body)
+        if "id" in msg and "method" in msg:
+            if msg["method"] == "initialize":
+                result = {"protocolVersion": "2024-11-05", "capabilities": {"tools": {}}, "serverInfo": {"name": "fake-legacy", "version": "1"}}
+                reply = {"jsonrpc": "2.0", "id": msg["id"], "result": result}
+            elif msg["method"] == "tools/call":
+                reply = _text(msg["id"], json.dumps(msg["params"].get("arguments") or {}, separators=(",", ":")))
+            else:
+                reply = {"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": []}}
+            await queue.put(sse(json.dumps(reply), event="message"))
+        return Response("Accepted", status_code=202)
+
+
+class Redirector:
+    """A fake that answers every request with a redirect to `target`."""
+
+    def __init__(self, target: str, status: int = 307) -> None:
+        self.seen: list[Seen] = []
+        self.target, self.status = target, status
+        app = Starlette(routes=[Route("/{path:path}", self.handle, methods=["GET", "POST", "DELETE"])])
+        self._bg = _Background(app)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._bg.port}/mcp"
+
+    def __enter__(self) -> "Redirector":
+        self._bg.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bg.stop()
+
+    async def handle(self, request: Request) -> Response:
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), await request.body()))
+        return Response(status_code=self.status, headers={"location": self.target})
+
+
+def _text(rid: Any, text: str) -> dict:
+    return {"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": text}]}}
+
+
+def _rpc_method(body: bytes) -> str | None:
+    try:
+        return json.loads(body).get("method")
+    except ValueError:
+        return None
