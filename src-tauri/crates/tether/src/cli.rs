@@ -69,7 +69,7 @@ struct RunArgs {
     #[arg(long)]
     debug: bool,
 
-    /// Log nothing to stderr (the log file still gets warnings and errors).
+    /// Log nothing to stderr (the log file is still written).
     #[arg(long)]
     silent: bool,
 
@@ -167,7 +167,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let _entered = span.enter();
     let stop = runtime.block_on(tether::bridge::run(run_config, None))?;
     tracing::debug!(?stop, "bridge stopped");
-    // The stdin thread may still be blocked in read(2); exiting the process
+    // A blocking stdin read (on a terminal) may still be pending; exiting the process
     // ends it, where returning would wait on nothing useful.
     std::process::exit(0)
 }

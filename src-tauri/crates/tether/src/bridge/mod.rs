@@ -45,19 +45,20 @@ pub async fn run(config: RunConfig, auth: Option<Arc<dyn TokenSource>>) -> Resul
     let http = Arc::new(Http::new(&config, auth)?);
     info!(url = http.shown_url(), transport = ?config.transport, "bridge started");
 
+    let (input, output) = framing::stdio();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(256);
     let (writer_done_tx, mut writer_done) = oneshot::channel();
-    framing::spawn_writer(std::io::stdout(), out_rx, writer_done_tx);
+    tokio::spawn(framing::write_lines(output, out_rx, writer_done_tx));
     let replies = Arc::new(Replies::new(out_tx.clone()));
     let remote = Remote::new(http, replies.clone(), config.transport);
 
-    let (in_tx, mut input) = mpsc::channel(64);
-    framing::spawn_reader(std::io::stdin(), config.max_message_size, in_tx);
+    let (in_tx, mut input_lines) = mpsc::channel(64);
+    tokio::spawn(framing::read_lines(input, config.max_message_size, in_tx));
     let mut signals = Signals::new();
 
     let stop = loop {
         tokio::select! {
-            line = input.recv() => match line {
+            line = input_lines.recv() => match line {
                 Some(Ok(Line::Message(bytes))) => match jsonrpc::parse(bytes) {
                     Ok(msg) => {
                         if msg.method() == Some("notifications/cancelled") {
