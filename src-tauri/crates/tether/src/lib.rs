@@ -21,4 +21,5 @@ pub mod config;
 pub mod jsonrpc;
 pub mod logging;
 pub mod paths;
+pub mod store;
 pub mod transport;

@@ -1,0 +1,102 @@
+//! Cross-process locks, one per server.
+//!
+//! Claude Desktop starts one bridge per server, sometimes two, and the tray
+//! app and `tether login` may act on the same server at the same time. A
+//! refresh or a sign-in is therefore a locked transaction: take the server's
+//! lock, re-read the stored tokens, adopt what another process already
+//! obtained, and only otherwise talk to the authorization server (a rotating
+//! refresh token used twice revokes the whole token family, OAuth 2.1
+//! §4.3.1). The lock is an advisory OS file lock (`std::fs::File::lock`,
+//! flock on Unix, LockFileEx on Windows): the OS releases it when the process
+//! dies, so a crash can never leave a server locked.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::files::file_stem;
+
+/// How often a waiting process tries the lock again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// A held lock; released when dropped.
+#[derive(Debug)]
+pub struct ServerLock {
+    _file: File,
+    path: PathBuf,
+}
+
+/// Why a lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("cannot open the lock file {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error(
+        "another Tether process has held the lock on {server} for more than {secs} s (signing in?); try again once it is done"
+    )]
+    Timeout { server: String, secs: u64 },
+}
+
+impl ServerLock {
+    /// Takes the lock of `server` in `dir`, waiting up to `timeout`.
+    pub async fn acquire(dir: &Path, server: &str, timeout: Duration) -> Result<Self, LockError> {
+        let path = dir.join(format!("{}.lock", file_stem(server)));
+        let open_err = |source| LockError::Open {
+            path: path.clone(),
+            source,
+        };
+        crate::logging::create_private_dir(dir).map_err(open_err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(open_err)?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file, path }),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(open_err(e)),
+            }
+            if started.elapsed() >= timeout {
+                return Err(LockError::Timeout {
+                    server: server.to_owned(),
+                    secs: timeout.as_secs(),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_holder_waits_until_the_first_lets_go() {
+        let dir = std::env::temp_dir().join(format!("tether-lock-{}", std::process::id()));
+        let first = ServerLock::acquire(&dir, "linear", Duration::from_secs(1))
+            .await
+            .unwrap();
+        let e = ServerLock::acquire(&dir, "linear", Duration::from_millis(120))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LockError::Timeout { .. }));
+        let other = ServerLock::acquire(&dir, "github", Duration::from_millis(120)).await;
+        assert!(other.is_ok(), "locks are per server");
+        drop(first);
+        let again = ServerLock::acquire(&dir, "linear", Duration::from_millis(500))
+            .await
+            .unwrap();
+        assert!(again.path().ends_with("linear.lock"));
+        drop(again);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,9 @@
+//! Where Tether keeps what it learns: secrets in the OS keychain
+//! ([`secrets`]), everything else in small JSON files ([`files`], [`state`]),
+//! and cross-process locks so that several bridges and the app agree
+//! ([`lock`]).
+
+pub mod files;
+pub mod lock;
+pub mod secrets;
+pub mod state;

@@ -1,0 +1,237 @@
+//! What Tether knows about each server that is not a secret.
+//!
+//! Owns the state directory: per server, the sign-in facts (issuer, client
+//! id, granted scopes, expiry, whether a refresh token exists, the last
+//! callback port, the server's last `initialize` answer); per authorization
+//! server issuer, the registered client (MCP Authorization 2026-07-28
+//! §"Client Registration": credentials are keyed by issuer and never reused
+//! for another); per running bridge, a status the tray app shows. Tokens and
+//! client secrets are never here: they are in the keychain (`secrets`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::files::{FileError, file_stem, read_json, write_json};
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The sign-in facts of one server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerState {
+    /// The MCP endpoint these facts are about.
+    pub url: String,
+    /// The protected resource's `resource`, exactly as its metadata wrote it.
+    pub resource: Option<String>,
+    /// The authorization server's issuer.
+    pub issuer: Option<String>,
+    /// The client id used with that issuer.
+    pub client_id: Option<String>,
+    /// The scopes asked for at the last sign-in.
+    pub requested_scopes: Vec<String>,
+    /// The scopes the token carries (`scope` of the token response).
+    pub granted_scopes: Option<String>,
+    /// When the access token expires (Unix seconds).
+    pub expires_at: Option<i64>,
+    /// Whether a refresh token is stored.
+    pub has_refresh_token: bool,
+    /// Bumped on every token save, so a process can tell a newer token.
+    pub token_serial: u64,
+    /// When the user last signed in.
+    pub signed_in_at: Option<i64>,
+    /// The callback port that worked last time (tried first next time, so
+    /// an authorization server that matches redirect URIs exactly keeps
+    /// accepting the registered one).
+    pub callback_port: Option<u16>,
+    /// The server's last answer to `initialize`, to answer Claude in time
+    /// while a first sign-in is still in the browser.
+    pub initialize_result: Option<serde_json::Value>,
+}
+
+/// How a client came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientKind {
+    /// RFC 7591 dynamic registration.
+    Registered,
+    /// A Client ID Metadata Document URL used as the client id.
+    MetadataDocument,
+    /// Given by the user (flags or the server's settings).
+    PreRegistered,
+}
+
+/// A client registered with one authorization server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    pub client_id: String,
+    pub kind: ClientKind,
+    /// `none`, `client_secret_basic` or `client_secret_post`.
+    pub token_endpoint_auth_method: String,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    pub registered_at: i64,
+    /// Whether a client secret is in the keychain.
+    #[serde(default)]
+    pub has_secret: bool,
+    /// When the secret expires (RFC 7591 §3.2.1; 0 or absent: never).
+    #[serde(default)]
+    pub client_secret_expires_at: Option<i64>,
+}
+
+/// What a running bridge reports for the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    /// Connected; no sign-in needed.
+    Connected,
+    /// Signed in and connected.
+    SignedIn,
+    /// The user has to sign in.
+    NeedsSignIn,
+    /// A browser sign-in is under way.
+    SigningIn,
+    /// Something failed; see `last_error`.
+    Error,
+}
+
+/// The status file of one server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub server: String,
+    pub health: Health,
+    pub expires_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub pid: u32,
+    pub updated_at: i64,
+}
+
+/// The state directory.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    /// The state kept under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the cross-process locks live.
+    pub fn locks(&self) -> PathBuf {
+        self.root.join("locks")
+    }
+
+    fn server_path(&self, key: &str) -> PathBuf {
+        self.root.join("servers").join(format!("{}.json", file_stem(key)))
+    }
+
+    fn clients_path(&self) -> PathBuf {
+        self.root.join("clients.json")
+    }
+
+    /// The status file of `key`.
+    pub fn status_path(&self, key: &str) -> PathBuf {
+        self.root.join("status").join(format!("{}.json", file_stem(key)))
+    }
+
+    /// The facts about server `key` (empty when there are none yet).
+    pub fn server(&self, key: &str) -> Result<ServerState, FileError> {
+        Ok(read_json(&self.server_path(key))?.unwrap_or_default())
+    }
+
+    /// Saves the facts about server `key`.
+    pub fn save_server(&self, key: &str, state: &ServerState) -> Result<(), FileError> {
+        write_json(&self.server_path(key), state)
+    }
+
+    /// Forgets server `key` (its state and status files).
+    pub fn forget_server(&self, key: &str) -> Result<(), FileError> {
+        for path in [self.server_path(key), self.status_path(key)] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(FileError::Write { path, source }),
+            }
+        }
+        Ok(())
+    }
+
+    /// The client registered with `issuer`, if any.
+    pub fn client(&self, issuer: &str) -> Result<Option<ClientRecord>, FileError> {
+        Ok(self.clients()?.remove(issuer))
+    }
+
+    /// Every registered client, by issuer.
+    pub fn clients(&self) -> Result<BTreeMap<String, ClientRecord>, FileError> {
+        Ok(read_json(&self.clients_path())?.unwrap_or_default())
+    }
+
+    /// Records (or, with `None`, forgets) the client of `issuer`. Callers
+    /// hold the issuer's lock, so two registrations cannot interleave.
+    pub fn save_client(&self, issuer: &str, record: Option<&ClientRecord>) -> Result<(), FileError> {
+        let mut all = self.clients()?;
+        match record {
+            Some(r) => all.insert(issuer.to_owned(), r.clone()),
+            None => all.remove(issuer),
+        };
+        write_json(&self.clients_path(), &all)
+    }
+
+    /// Writes the status of server `key`.
+    pub fn write_status(&self, key: &str, status: &Status) -> Result<(), FileError> {
+        write_json(&self.status_path(key), status)
+    }
+
+    /// The status of server `key`, if a bridge wrote one.
+    pub fn status(&self, key: &str) -> Result<Option<Status>, FileError> {
+        read_json(&self.status_path(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_facts_and_clients_round_trip_and_are_keyed_by_issuer() {
+        let root = std::env::temp_dir().join(format!("tether-state-{}", std::process::id()));
+        let dir = StateDir::new(&root);
+        assert_eq!(dir.server("linear").unwrap(), ServerState::default());
+        let s = ServerState {
+            url: "https://x/mcp".into(),
+            expires_at: Some(5),
+            ..Default::default()
+        };
+        dir.save_server("linear", &s).unwrap();
+        assert_eq!(dir.server("linear").unwrap(), s);
+        let c = ClientRecord {
+            client_id: "abc".into(),
+            kind: ClientKind::Registered,
+            token_endpoint_auth_method: "none".into(),
+            redirect_uris: vec!["http://127.0.0.1:1234/callback".into()],
+            registered_at: 1,
+            has_secret: false,
+            client_secret_expires_at: None,
+        };
+        dir.save_client("https://as.example", Some(&c)).unwrap();
+        assert_eq!(dir.client("https://as.example").unwrap(), Some(c));
+        assert_eq!(dir.client("https://other.example").unwrap(), None);
+        dir.forget_server("linear").unwrap();
+        assert_eq!(dir.server("linear").unwrap(), ServerState::default());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}
