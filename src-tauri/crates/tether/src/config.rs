@@ -15,7 +15,8 @@ use url::{Host, Url};
 
 /// Which transport to try, and in which order (the values of mcp-remote's
 /// `--transport`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TransportMode {
     /// Streamable HTTP; fall back to HTTP+SSE when `initialize` is refused.
     #[default]

@@ -465,6 +465,15 @@ pub fn cancelled_request(notification: &[u8]) -> Option<Id> {
     Id::from_raw(serde_json::from_slice::<N<'_>>(notification).ok()?.params?.request_id?)
 }
 
+/// The `result` of a response.
+pub fn result_of(response: &[u8]) -> Option<serde_json::Value> {
+    #[derive(Deserialize)]
+    struct R {
+        result: Option<serde_json::Value>,
+    }
+    serde_json::from_slice::<R>(response).ok()?.result
+}
+
 /// Reads `result.protocolVersion` from an `initialize` response.
 pub fn protocol_version(response: &[u8]) -> Option<String> {
     #[derive(Deserialize)]

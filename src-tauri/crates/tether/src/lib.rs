@@ -21,5 +21,7 @@ pub mod config;
 pub mod jsonrpc;
 pub mod logging;
 pub mod paths;
+pub mod profile;
+pub mod servers;
 pub mod store;
 pub mod transport;

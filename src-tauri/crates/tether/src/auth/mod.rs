@@ -8,9 +8,24 @@
 //! Discovery, registration, the browser flow, refresh and storage live behind
 //! this trait, so the bridge can be tested without any of them.
 
+pub mod browser;
+pub mod challenge;
+pub mod client;
+pub mod discovery;
+pub mod flow;
+pub mod loopback;
+pub mod registration;
+pub mod source;
+pub mod static_token;
+pub mod tokens;
+
 use std::fmt;
 
 use futures_util::future::BoxFuture;
+
+use crate::store::files::FileError;
+use crate::store::lock::LockError;
+use crate::store::secrets::StoreError;
 
 /// An access token that prints as `[redacted]` in `Debug` and `Display`, so
 /// it cannot reach a log line by accident.
@@ -44,10 +59,55 @@ pub enum AfterUnauthorized {
     SignInRequired,
 }
 
-/// Why no token could be had.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct AuthError(pub String);
+/// Why no token could be had, in words a user can act on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuthError {
+    /// An authorization server or metadata URL could not be reached.
+    #[error("cannot reach {0}: {1}")]
+    Unreachable(String, String),
+    /// An endpoint that is not https.
+    #[error("{0}")]
+    Insecure(String),
+    /// Metadata missing or unusable.
+    #[error("{0}")]
+    Discovery(String),
+    /// Something unsafe was refused (issuer, `iss`, `resource`, PKCE).
+    #[error("{0}")]
+    Refused(String),
+    /// The authorization server said no.
+    #[error("{0}")]
+    Denied(String),
+    /// Client registration failed.
+    #[error("{0}")]
+    Registration(String),
+    /// The browser, the callback or the user.
+    #[error("{0}")]
+    Interaction(String),
+    /// The keychain or a state file.
+    #[error("{0}")]
+    Storage(String),
+    /// Sign-in is needed and cannot happen here (no browser allowed).
+    #[error("{0}")]
+    SignInRequired(String),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        Self::Storage(e.to_string())
+    }
+}
+
+impl From<FileError> for AuthError {
+    fn from(e: FileError) -> Self {
+        Self::Storage(e.to_string())
+    }
+}
+
+impl From<LockError> for AuthError {
+    fn from(e: LockError) -> Self {
+        Self::Storage(e.to_string())
+    }
+}
 
 /// The source of bearer tokens for one MCP server.
 pub trait TokenSource: Send + Sync {
@@ -62,6 +122,37 @@ pub trait TokenSource: Send + Sync {
         challenge: Option<&'a str>,
         rejected: Option<&'a AccessToken>,
     ) -> BoxFuture<'a, Result<AfterUnauthorized, AuthError>>;
+
+    /// The server answered 403 with `insufficient_scope` (RFC 6750 §3.1):
+    /// sign in again for more scopes, when this source can.
+    fn insufficient_scope<'a>(
+        &'a self,
+        challenge: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<AfterUnauthorized, AuthError>> {
+        let _ = challenge;
+        Box::pin(async { Ok(AfterUnauthorized::SignInRequired) })
+    }
+
+    /// Signs in interactively (a browser), once for all callers; resolves
+    /// when done. Sources that cannot say so.
+    fn sign_in(&self) -> BoxFuture<'static, Result<(), AuthError>> {
+        Box::pin(async {
+            Err(AuthError::SignInRequired(
+                "this server's token cannot be renewed from here".into(),
+            ))
+        })
+    }
+
+    /// The URL of a sign-in under way, to show a user whose browser did
+    /// not open.
+    fn sign_in_hint(&self) -> Option<String> {
+        None
+    }
+
+    /// The server's name, for messages.
+    fn label(&self) -> String {
+        "the server".into()
+    }
 }
 
 #[cfg(test)]

@@ -20,9 +20,9 @@ use tracing::{debug, info, warn};
 use crate::auth::TokenSource;
 use crate::config::RunConfig;
 use crate::jsonrpc::{self, INVALID_REQUEST};
-use crate::transport::Remote;
 use crate::transport::http::{Http, TransportError};
 use crate::transport::replies::Replies;
+use crate::transport::{InitializeCache, Remote};
 use framing::Line;
 
 /// After end of input, how long requests in flight may still finish: their
@@ -41,7 +41,11 @@ pub enum Stop {
 }
 
 /// Runs the bridge until the client goes away. Returns why it stopped.
-pub async fn run(config: RunConfig, auth: Option<Arc<dyn TokenSource>>) -> Result<Stop, TransportError> {
+pub async fn run(
+    config: RunConfig,
+    auth: Option<Arc<dyn TokenSource>>,
+    cache: Option<Arc<dyn InitializeCache>>,
+) -> Result<Stop, TransportError> {
     let http = Arc::new(Http::new(&config, auth)?);
     info!(url = http.shown_url(), transport = ?config.transport, "bridge started");
 
@@ -50,7 +54,7 @@ pub async fn run(config: RunConfig, auth: Option<Arc<dyn TokenSource>>) -> Resul
     let (writer_done_tx, mut writer_done) = oneshot::channel();
     tokio::spawn(framing::write_lines(output, out_rx, writer_done_tx));
     let replies = Arc::new(Replies::new(out_tx.clone()));
-    let remote = Remote::new(http, replies.clone(), config.transport);
+    let remote = Remote::new(http, replies.clone(), config.transport, cache);
 
     let (in_tx, mut input_lines) = mpsc::channel(64);
     tokio::spawn(framing::read_lines(input, config.max_message_size, in_tx));

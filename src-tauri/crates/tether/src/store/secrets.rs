@@ -233,6 +233,51 @@ impl SecretStore for Keychain {
     }
 }
 
+/// The OS keychain, opened on first use: a server that needs no secret
+/// never connects to it (no D-Bus connection, no macOS prompt).
+pub struct LazyKeychain {
+    namespace: Option<String>,
+    opened: std::sync::OnceLock<Result<Keychain, StoreError>>,
+}
+
+impl LazyKeychain {
+    /// The keychain of this `TETHER_HOME` namespace.
+    pub fn new(namespace: Option<String>) -> Self {
+        Self {
+            namespace,
+            opened: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn keychain(&self) -> Result<&Keychain, StoreError> {
+        self.opened
+            .get_or_init(|| Keychain::open(self.namespace.as_deref()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl SecretStore for LazyKeychain {
+    fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.keychain()?.get(key)
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.keychain()?.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.keychain()?.delete(key)
+    }
+    fn max_value_len(&self) -> usize {
+        Backend::for_os(std::env::consts::OS).map_or(1000, Backend::max_value_len)
+    }
+    fn describe(&self) -> String {
+        match self.keychain() {
+            Ok(k) => k.describe(),
+            Err(e) => format!("unavailable: {e}"),
+        }
+    }
+}
+
 /// A store in memory, for unit tests of the logic around the keychain.
 #[derive(Default)]
 pub struct MemoryStore {

@@ -54,6 +54,8 @@ pub struct ServerState {
     /// The server's last answer to `initialize`, to answer Claude in time
     /// while a first sign-in is still in the browser.
     pub initialize_result: Option<serde_json::Value>,
+    /// The authorization server's metadata, so a refresh needs no discovery.
+    pub auth_server: Option<crate::auth::discovery::AuthServer>,
 }
 
 /// How a client came to be.
@@ -156,6 +158,25 @@ impl StateDir {
     /// Saves the facts about server `key`.
     pub fn save_server(&self, key: &str, state: &ServerState) -> Result<(), FileError> {
         write_json(&self.server_path(key), state)
+    }
+
+    /// The keys of every server with state.
+    pub fn server_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = std::fs::read_dir(self.root.join("servers"))
+            .map(|dir| {
+                dir.filter_map(|e| {
+                    e.ok()?
+                        .file_name()
+                        .into_string()
+                        .ok()?
+                        .strip_suffix(".json")
+                        .map(str::to_owned)
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        keys.sort();
+        keys
     }
 
     /// Forgets server `key` (its state and status files).

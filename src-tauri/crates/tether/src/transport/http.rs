@@ -17,7 +17,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
 use url::Url;
 
-use crate::auth::{AfterUnauthorized, TokenSource};
+use crate::auth::{AfterUnauthorized, AuthError, TokenSource, challenge};
 use crate::config::{RunConfig, redact_url};
 
 /// Why a message could not be delivered, phrased for the person reading
@@ -34,6 +34,12 @@ pub enum TransportError {
         "the MCP server at {url} needs sign-in (HTTP 401). Pass a token with --header 'Authorization: Bearer ${{TOKEN}}' and set TOKEN in the server's \"env\""
     )]
     SignIn { url: String },
+    #[error(
+        "the MCP server at {url} refused the Authorization header given with --header (HTTP 401); check that the token is current"
+    )]
+    TokenRefused { url: String },
+    #[error("the MCP server at {url} needs sign-in: {detail}")]
+    SignInRequired { url: String, detail: String },
     #[error("a message of more than {limit} bytes exceeds the limit (--max-message-size)")]
     TooLarge { limit: usize },
     #[error(
@@ -53,7 +59,8 @@ impl TransportError {
             Self::Connect { .. } => "unreachable",
             Self::Timeout { .. } => "timeout",
             Self::Status { .. } => "http-status",
-            Self::SignIn { .. } => "sign-in-required",
+            Self::SignIn { .. } | Self::SignInRequired { .. } => "sign-in-required",
+            Self::TokenRefused { .. } => "token-refused",
             Self::TooLarge { .. } => "too-large",
             Self::CrossOriginRedirect { .. } => "cross-origin-redirect",
             Self::Protocol { .. } => "protocol",
@@ -87,6 +94,8 @@ const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 const MAX_REDIRECTS: usize = 5;
+/// How many times one request may trigger a sign-in for more scopes.
+const MAX_STEP_UPS: u32 = 3;
 
 impl Http {
     /// Builds the client for `config`, with an optional token source.
@@ -134,6 +143,11 @@ impl Http {
         })
     }
 
+    /// The token source, if the server signs in.
+    pub fn auth(&self) -> Option<&Arc<dyn TokenSource>> {
+        self.auth.as_ref()
+    }
+
     /// The MCP endpoint.
     pub fn url(&self) -> &Url {
         &self.url
@@ -162,9 +176,10 @@ impl Http {
             "headers must stay with the MCP server's origin"
         );
         let mut retried = false;
+        let mut step_ups = 0;
         loop {
             let token = match &self.auth {
-                Some(auth) => auth.token().await.map_err(|e| self.auth_error(e.0))?,
+                Some(auth) => auth.token().await.map_err(|e| self.auth_error(e.to_string()))?,
                 None => None,
             };
             let mut req = self
@@ -208,28 +223,58 @@ impl Http {
                     to,
                 });
             }
+            let challenge = resp
+                .headers()
+                .get_all(header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|v| {
+                    v.trim_start()
+                        .get(..6)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("bearer"))
+                })
+                .map(str::to_owned);
             if resp.status() == StatusCode::UNAUTHORIZED {
                 let Some(auth) = &self.auth else {
-                    return Err(TransportError::SignIn {
-                        url: self.shown_url.clone(),
+                    let url = self.shown_url.clone();
+                    return Err(if self.headers.contains_key(header::AUTHORIZATION) {
+                        TransportError::TokenRefused { url }
+                    } else {
+                        TransportError::SignIn { url }
                     });
                 };
-                let challenge = resp
-                    .headers()
-                    .get(header::WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let next = auth
-                    .unauthorized(challenge.as_deref(), token.as_ref())
-                    .await
-                    .map_err(|e| self.auth_error(e.0))?;
+                let next = match auth.unauthorized(challenge.as_deref(), token.as_ref()).await {
+                    Ok(next) => next,
+                    Err(AuthError::SignInRequired(detail)) => return Err(self.sign_in_required(detail)),
+                    Err(e) => return Err(self.auth_error(e.to_string())),
+                };
                 if next == AfterUnauthorized::Retry && !retried {
                     retried = true;
                     continue;
                 }
-                return Err(TransportError::SignIn {
-                    url: self.shown_url.clone(),
-                });
+                return Err(self.sign_in_required(format!("{} asks for a new sign-in", auth.label())));
+            }
+            // RFC 6750 §3.1 and MCP Authorization §"Step-Up Authorization
+            // Flow": sign in again for the scopes the challenge names, a
+            // bounded number of times.
+            if resp.status() == StatusCode::FORBIDDEN
+                && let Some(auth) = &self.auth
+                && challenge
+                    .as_deref()
+                    .and_then(|c| challenge::parse([c]))
+                    .is_some_and(|c| c.insufficient_scope())
+            {
+                if step_ups >= MAX_STEP_UPS {
+                    return Err(self.auth_error(format!(
+                        "the server still refuses with insufficient_scope after {MAX_STEP_UPS} sign-ins for more scopes"
+                    )));
+                }
+                step_ups += 1;
+                match auth.insufficient_scope(challenge.as_deref()).await {
+                    Ok(AfterUnauthorized::Retry) => continue,
+                    Ok(AfterUnauthorized::SignInRequired) => return Ok(resp),
+                    Err(e) => return Err(self.auth_error(e.to_string())),
+                }
             }
             return Ok(resp);
         }
@@ -295,6 +340,13 @@ impl Http {
                 clip(text.lines().next().unwrap_or_default())
             )
         })
+    }
+
+    fn sign_in_required(&self, detail: String) -> TransportError {
+        TransportError::SignInRequired {
+            url: self.shown_url.clone(),
+            detail,
+        }
     }
 
     fn auth_error(&self, detail: String) -> TransportError {

@@ -10,27 +10,37 @@
 //! notification or a response is delivered before anything after it starts
 //! (`notifications/initialized` must reach the server before the first
 //! `tools/call`, MCP 2025-11-25 §"Lifecycle"), and nothing starts before
-//! `initialize` is answered, because its answer carries the session. It opens one remote session per stdio session and
-//! no probe sessions (MCP 2025-03-26 §"Backwards Compatibility": try POST of
-//! `initialize` first; on 400, 404 or 405 fall back to GET for the SSE stream).
+//! `initialize` is answered, because its answer carries the session. It opens
+//! one remote session per stdio session and no probe sessions (MCP 2025-03-26
+//! §"Backwards Compatibility": try POST of `initialize` first; on 400, 404 or
+//! 405 fall back to GET for the SSE stream).
+//!
+//! Sign-in: when the server needs one, the message waits for the
+//! [`TokenSource`](crate::auth::TokenSource)'s sign-in and is sent again. A
+//! first sign-in that takes longer than a client waits for `initialize` puts
+//! the session in the [`pending`] state until it completes.
 
 pub mod http;
 mod legacy;
+pub mod pending;
 pub mod replies;
 mod sse;
 mod streamable;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::Shared;
 use tokio::sync::{oneshot, watch};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::config::TransportMode;
-use crate::jsonrpc::Message;
+use crate::jsonrpc::{self, Kind, Message};
 use http::{Http, TransportError};
 use legacy::{ConnectError, Legacy};
+use pending::Pending;
 use replies::{Awaiting, Replies};
 use streamable::{Sent, Streamable};
 
@@ -50,11 +60,34 @@ pub struct Remote {
     last: Mutex<Shared<oneshot::Receiver<()>>>,
     /// Messages dispatched and not yet done, for a graceful end of input.
     in_flight: watch::Sender<usize>,
+    /// Answers given by the bridge while a first sign-in is pending.
+    pending: Mutex<Option<Pending>>,
+    finishing: AtomicBool,
+    /// Where the server's answer to `initialize` is remembered, for the
+    /// pending state of the next first sign-in.
+    cache: Option<Arc<dyn InitializeCache>>,
 }
+
+/// Keeps the server's last answer to `initialize`.
+pub trait InitializeCache: Send + Sync {
+    /// The last answer (its `result`).
+    fn load(&self) -> Option<serde_json::Value>;
+    /// Remembers an answer's `result`.
+    fn store(&self, result: serde_json::Value);
+}
+
+/// How long a message waits for a sign-in before the bridge answers for the
+/// server: under the 60 s Claude Desktop gives `initialize`.
+const SIGN_IN_WAIT: Duration = Duration::from_secs(40);
 
 impl Remote {
     /// A connection that is made when the first message arrives.
-    pub fn new(http: Arc<Http>, replies: Arc<Replies>, mode: TransportMode) -> Arc<Self> {
+    pub fn new(
+        http: Arc<Http>,
+        replies: Arc<Replies>,
+        mode: TransportMode,
+        cache: Option<Arc<dyn InitializeCache>>,
+    ) -> Arc<Self> {
         let active = match mode {
             TransportMode::HttpFirst | TransportMode::HttpOnly => {
                 Active::Streamable(Streamable::new(http.clone(), replies.clone()))
@@ -72,6 +105,9 @@ impl Remote {
             active: Mutex::new(active),
             last: Mutex::new(rx.shared()),
             in_flight: watch::Sender::new(0),
+            pending: Mutex::new(None),
+            finishing: AtomicBool::new(false),
+            cache,
         })
     }
 
@@ -80,11 +116,7 @@ impl Remote {
     /// Every request in it gets exactly one reply: the server's, or an error
     /// saying what went wrong.
     pub fn dispatch(self: &Arc<Self>, msg: Message, awaiting: Awaiting) {
-        let (release, next) = oneshot::channel();
-        let previous = std::mem::replace(
-            &mut *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
-            next.shared(),
-        );
+        let (release, previous) = self.enqueue();
         let this = Arc::clone(self);
         self.in_flight.send_modify(|n| *n += 1);
         tokio::spawn(async move {
@@ -92,6 +124,17 @@ impl Remote {
             this.send(msg, awaiting, release).await;
             this.in_flight.send_modify(|n| *n -= 1);
         });
+    }
+
+    /// A place in the order: the signal that lets the next message go, and
+    /// the one to wait for.
+    fn enqueue(&self) -> (oneshot::Sender<()>, Shared<oneshot::Receiver<()>>) {
+        let (release, next) = oneshot::channel();
+        let previous = std::mem::replace(
+            &mut *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            next.shared(),
+        );
+        (release, previous)
     }
 
     /// Whether messages are still being sent or answered.
@@ -104,7 +147,7 @@ impl Remote {
         let _ = self.in_flight.subscribe().wait_for(|n| *n == 0).await;
     }
 
-    async fn send(&self, msg: Message, mut awaiting: Awaiting, release: oneshot::Sender<()>) {
+    async fn send(self: &Arc<Self>, msg: Message, mut awaiting: Awaiting, release: oneshot::Sender<()>) {
         debug!(
             method = msg.method().unwrap_or("-"),
             requests = msg.request_ids().count(),
@@ -115,11 +158,10 @@ impl Remote {
         if !msg.is_initialize() && msg.has_requests() {
             release.take().map(|r| r.send(()));
         }
-        let result = if msg.is_initialize() {
-            self.initialize(&msg, &mut awaiting).await
-        } else {
-            self.route(&msg, &mut awaiting).await
-        };
+        let mut result = self.send_once(&msg, &mut awaiting).await;
+        if matches!(result, Err(TransportError::SignInRequired { .. })) && self.http.auth().is_some() {
+            result = self.sign_in_and_retry(&msg, &mut awaiting, result).await;
+        }
         drop(release);
         if let Err(e) = result {
             tracing::warn!(method = msg.method().unwrap_or("-"), error = %e, "request failed");
@@ -128,6 +170,132 @@ impl Remote {
                 self.replies.fail(&id, &e).await;
             }
         }
+    }
+
+    async fn send_once(self: &Arc<Self>, msg: &Message, awaiting: &mut Awaiting) -> Result<(), TransportError> {
+        if msg.is_initialize() {
+            return self.initialize(msg, awaiting).await;
+        }
+        if self.answer_if_pending(msg).await {
+            return Ok(());
+        }
+        self.route(msg, awaiting).await
+    }
+
+    /// The server needs a sign-in: wait for it (it is shared by every
+    /// message that needs it) and send the message again. When it takes
+    /// longer than a client waits, `initialize` is answered by the bridge
+    /// and the session is pending; other messages get a clear error.
+    async fn sign_in_and_retry(
+        self: &Arc<Self>,
+        msg: &Message,
+        awaiting: &mut Awaiting,
+        first: Result<(), TransportError>,
+    ) -> Result<(), TransportError> {
+        let Some(auth) = self.http.auth().cloned() else {
+            return first;
+        };
+        info!(server = %auth.label(), "sign-in needed; waiting for it");
+        match tokio::time::timeout(SIGN_IN_WAIT, auth.sign_in()).await {
+            Ok(Ok(())) => self.send_once(msg, awaiting).await,
+            Ok(Err(e)) => Err(TransportError::Auth {
+                url: self.http.shown_url().to_owned(),
+                detail: e.to_string(),
+            }),
+            Err(_) if msg.is_initialize() => {
+                self.enter_pending(msg).await;
+                Ok(())
+            }
+            Err(_) => Err(TransportError::SignInRequired {
+                url: self.http.shown_url().to_owned(),
+                detail: match auth.sign_in_hint() {
+                    Some(url) => format!("finish signing in in the browser, or open {url}"),
+                    None => "a browser window is open to sign in".into(),
+                },
+            }),
+        }
+    }
+
+    /// Answers `initialize` for the server and waits, in the background,
+    /// for the sign-in to complete (see [`pending`]).
+    async fn enter_pending(self: &Arc<Self>, init: &Message) {
+        let label = self.http.auth().map_or_else(|| "the server".to_owned(), |a| a.label());
+        let cached = self.cache.as_ref().and_then(|c| c.load());
+        let p = Pending::new(&label, init.clone(), cached.as_ref());
+        let answer = init.request_ids().next().map(|id| p.initialize_answer(id));
+        *lock(&self.pending) = Some(p);
+        warn!(server = %label, "the sign-in takes longer than the client waits; answering for the server until it is done");
+        if let Some(answer) = answer.and_then(|a| jsonrpc::parse(a).ok()) {
+            self.replies.deliver(answer).await;
+        }
+        self.finish_pending_later();
+    }
+
+    fn finish_pending_later(self: &Arc<Self>) {
+        if self.finishing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let signed_in = match this.http.auth() {
+                Some(auth) => auth.sign_in().await,
+                None => Ok(()),
+            };
+            if let Err(e) = signed_in {
+                warn!(error = %e, "sign-in failed; the sign-in tool starts another");
+                this.finishing.store(false, Ordering::Release);
+                return;
+            }
+            // A place in the order: what the client sends from here on
+            // goes to the real session.
+            let (release, previous) = this.enqueue();
+            let _ = previous.await;
+            let taken = lock(&this.pending).take();
+            if let Some(p) = taken {
+                let mut nobody = Awaiting::none();
+                match this.initialize(&p.initialize, &mut nobody).await {
+                    Ok(()) => {
+                        if let Some(n) = &p.initialized
+                            && let Err(e) = this.route(n, &mut nobody).await
+                        {
+                            warn!(error = %e, "replaying notifications/initialized failed");
+                        }
+                        info!("signed in; the session is live");
+                        for note in p.list_changed() {
+                            this.replies.write(note).await;
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "the session could not start after sign-in");
+                        *lock(&this.pending) = Some(p);
+                    }
+                }
+            }
+            drop(release);
+            this.finishing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Answers `msg` from the pending state; false when not pending.
+    async fn answer_if_pending(self: &Arc<Self>, msg: &Message) -> bool {
+        let answer = {
+            let mut guard = lock(&self.pending);
+            let Some(p) = guard.as_mut() else { return false };
+            if msg.is_initialized_notification() {
+                p.initialized = Some(msg.clone());
+                return true;
+            }
+            let hint = self.http.auth().and_then(|a| a.sign_in_hint());
+            p.answer(msg, hint.as_deref())
+        };
+        if matches!(msg.parts.as_slice(), [Kind::Request { method, .. }] if method == "tools/call") {
+            // The sign-in tool: start a sign-in again if the last one failed.
+            self.finish_pending_later();
+        }
+        if let Some(a) = answer.and_then(|a| jsonrpc::parse(a).ok()) {
+            self.replies.deliver(a).await;
+        }
+        true
     }
 
     /// Ends the session (DELETE for Streamable HTTP).
@@ -162,6 +330,14 @@ impl Remote {
     }
 
     async fn initialize(&self, msg: &Message, awaiting: &mut Awaiting) -> Result<(), TransportError> {
+        if let (Some(cache), Some(id)) = (&self.cache, msg.request_ids().next()) {
+            let cache = cache.clone();
+            self.replies.watch(id.clone(), move |answer| {
+                if let Some(result) = jsonrpc::result_of(answer) {
+                    cache.store(result);
+                }
+            });
+        }
         match (self.mode, self.active()) {
             (TransportMode::HttpFirst, Active::Streamable(s)) => match s.send(msg, awaiting, true).await? {
                 Sent::Done => Ok(()),
@@ -208,4 +384,8 @@ fn short(e: &TransportError) -> String {
         TransportError::Status { status, detail, .. } => format!("HTTP {status}{detail}"),
         other => other.to_string(),
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

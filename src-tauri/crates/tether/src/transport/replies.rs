@@ -23,7 +23,12 @@ use crate::jsonrpc::{self, Id, Kind, Message};
 pub struct Replies {
     out: mpsc::Sender<Bytes>,
     pending: Mutex<HashMap<Id, oneshot::Sender<()>>>,
+    /// Shown the answer to one request (the client's `initialize`), even
+    /// when that answer is not forwarded.
+    watch: Mutex<Option<Watch>>,
 }
+
+type Watch = (Id, Box<dyn FnOnce(&[u8]) + Send>);
 
 /// The requests of one outgoing message, waiting for their answers.
 pub struct Awaiting {
@@ -31,6 +36,11 @@ pub struct Awaiting {
 }
 
 impl Awaiting {
+    /// Nothing to wait for: a message sent by the bridge itself.
+    pub fn none() -> Self {
+        Self { waits: Vec::new() }
+    }
+
     /// Whether every request has been answered (by the server or with an error).
     pub fn all_answered(&mut self) -> bool {
         self.waits
@@ -56,7 +66,13 @@ impl Replies {
         Self {
             out,
             pending: Mutex::new(HashMap::new()),
+            watch: Mutex::new(None),
         }
+    }
+
+    /// Calls `seen` with the answer to `id` when it arrives.
+    pub fn watch(&self, id: Id, seen: impl FnOnce(&[u8]) + Send + 'static) {
+        *self.watch.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, Box::new(seen)));
     }
 
     /// Records the requests in `msg` before it is sent, so an answer that
@@ -80,6 +96,19 @@ impl Replies {
     /// requests that are no longer pending are dropped.
     pub async fn deliver(&self, msg: Message) {
         let responses: Vec<&Id> = msg.response_ids().collect();
+        let watched = {
+            let mut w = self.watch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match w.take() {
+                Some((id, f)) if responses.contains(&&id) => Some(f),
+                other => {
+                    *w = other;
+                    None
+                }
+            }
+        };
+        if let Some(f) = watched {
+            f(&msg.bytes);
+        }
         if !responses.is_empty() {
             let mut pending = self.lock();
             let mut fresh = false;

@@ -1,0 +1,256 @@
+//! The server a command is about, as the user named it: a URL
+//! (`tether run https://…`, mcp-remote's way) or a name from the server list
+//! (`tether run linear`).
+//!
+//! Owns the mapping from that name to everything the rest of Tether keys by
+//! it: the server's settings, the key its state files and keychain entries
+//! are named after, the keychain (namespaced by `TETHER_HOME`), and the OAuth
+//! source built from the settings a user gave on the command line, in the
+//! server list, or globally (in that order).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::auth::registration::{ClientPrefs, PreRegistered};
+use crate::auth::source::{Interaction, OAuthSettings, OAuthSource};
+use crate::auth::static_token::StaticToken;
+use crate::auth::{AuthError, TokenSource};
+use crate::paths::Paths;
+use crate::servers::{AuthKind, ServerConfig, Servers, ServersError, Settings, key_for_url};
+use crate::store::secrets::{LazyKeychain, Secret, Secrets};
+use crate::store::state::StateDir;
+use crate::transport::InitializeCache;
+
+/// The keychain key of a pre-registered client's secret for `server`.
+pub fn client_secret_key(server: &str) -> String {
+    format!("client-secret:server:{server}")
+}
+
+/// One server, resolved.
+#[derive(Clone)]
+pub struct Profile {
+    /// Files and keychain entries are named after it.
+    pub key: String,
+    /// Shown to the user.
+    pub label: String,
+    pub url: Url,
+    pub config: ServerConfig,
+    /// Whether it came from the server list.
+    pub named: bool,
+    pub settings: Settings,
+    pub paths: Paths,
+    pub secrets: Secrets,
+}
+
+impl Profile {
+    /// Resolves `arg` (a URL or a server name).
+    pub fn resolve(arg: &str, paths: &Paths) -> Result<Self, ServersError> {
+        let servers = Servers::new(&paths.config);
+        let file = servers.load()?;
+        let secrets = secrets_for(paths);
+        if arg.starts_with("https://") || arg.starts_with("http://") {
+            let url = Url::parse(arg).map_err(|_| ServersError::BadName(arg.to_owned()))?;
+            let config = ServerConfig {
+                url: arg.to_owned(),
+                ..Default::default()
+            };
+            return Ok(Self {
+                key: key_for_url(&url),
+                label: url.host_str().unwrap_or(arg).to_owned(),
+                url,
+                config,
+                named: false,
+                settings: file.settings,
+                paths: paths.clone(),
+                secrets,
+            });
+        }
+        crate::servers::check_name(arg)?;
+        let config = file
+            .servers
+            .get(arg)
+            .cloned()
+            .ok_or_else(|| ServersError::Unknown(arg.to_owned()))?;
+        let url = Url::parse(&config.url).map_err(|_| ServersError::BadName(config.url.clone()))?;
+        Ok(Self {
+            key: arg.to_owned(),
+            label: arg.to_owned(),
+            url,
+            config,
+            named: true,
+            settings: file.settings,
+            paths: paths.clone(),
+            secrets,
+        })
+    }
+
+    /// The state directory.
+    pub fn state(&self) -> StateDir {
+        StateDir::new(&self.paths.state)
+    }
+
+    /// The OAuth source of this server, with `overrides` from the command line.
+    pub fn oauth(
+        &self,
+        overrides: &OAuthOverrides,
+        interaction: Interaction,
+        write_status: bool,
+    ) -> Result<Arc<OAuthSource>, AuthError> {
+        let client_id = overrides.client_id.clone().or_else(|| self.config.client_id.clone());
+        let pre_registered = match client_id {
+            Some(id) => Some(PreRegistered {
+                client_id: id,
+                secret: self.client_secret(overrides)?,
+            }),
+            None => None,
+        };
+        let scopes = overrides
+            .scopes
+            .clone()
+            .or_else(|| self.config.scopes.clone())
+            .map(|s| s.split_ascii_whitespace().map(str::to_owned).collect());
+        let settings = OAuthSettings {
+            prefs: ClientPrefs {
+                pre_registered,
+                metadata_url: overrides
+                    .client_metadata_url
+                    .clone()
+                    .or_else(|| self.config.client_metadata_url.clone())
+                    .or_else(|| self.settings.client_metadata_url.clone()),
+                extra_metadata: overrides.client_metadata.clone(),
+            },
+            resource: overrides.resource.clone().or_else(|| self.config.resource.clone()),
+            scopes,
+            callback_port: overrides.callback_port.or(self.config.callback_port),
+            auth_timeout: overrides.auth_timeout,
+            interaction,
+            write_status,
+        };
+        Ok(OAuthSource::new(
+            &self.key,
+            &self.label,
+            self.url.clone(),
+            self.state(),
+            self.secrets.clone(),
+            settings,
+        ))
+    }
+
+    /// The secret of a pre-registered client: from the variable the user
+    /// named, else from the keychain. Never from the command line.
+    fn client_secret(&self, overrides: &OAuthOverrides) -> Result<Option<Secret>, AuthError> {
+        if let Some(secret) = &overrides.client_secret {
+            return Ok(Some(secret.clone()));
+        }
+        let var = overrides
+            .client_secret_env
+            .as_ref()
+            .or(self.config.client_secret_env.as_ref());
+        if let Some(var) = var {
+            return match std::env::var(var) {
+                Ok(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
+                _ => Err(AuthError::Registration(format!(
+                    "the client secret variable {var} is not set"
+                ))),
+            };
+        }
+        Ok(None)
+    }
+
+    /// The token source this server's settings call for, if any.
+    pub async fn token_source(
+        &self,
+        overrides: &OAuthOverrides,
+        interaction: Interaction,
+        user_sends_authorization: bool,
+    ) -> Result<Option<Arc<dyn TokenSource>>, AuthError> {
+        Ok(match self.config.auth {
+            AuthKind::None => None,
+            AuthKind::Bearer => Some(Arc::new(StaticToken::new(&self.key, self.secrets.clone()))),
+            // A user who passes their own Authorization header has chosen a
+            // static token: no OAuth behind their back (mcp-remote #17).
+            AuthKind::Oauth if user_sends_authorization => None,
+            AuthKind::Oauth => {
+                let mut overrides = overrides.clone();
+                // A pre-registered client's secret stored by `tether add
+                // --client-secret` (read only for such a client).
+                if overrides.client_secret.is_none()
+                    && overrides.client_secret_env.is_none()
+                    && self.config.client_secret_env.is_none()
+                    && self.config.client_id.is_some()
+                {
+                    overrides.client_secret = self.secrets.get(&client_secret_key(&self.key)).await?;
+                }
+                Some(self.oauth(&overrides, interaction, true)?)
+            }
+        })
+    }
+
+    /// The cache of the server's `initialize` answer.
+    pub fn initialize_cache(&self) -> Arc<dyn InitializeCache> {
+        Arc::new(StateCache {
+            state: self.state(),
+            key: self.key.clone(),
+        })
+    }
+}
+
+/// The keychain for `paths`: its namespace is `TETHER_HOME`, when set.
+pub fn secrets_for(_paths: &Paths) -> Secrets {
+    let namespace = std::env::var("TETHER_HOME").ok().filter(|h| !h.is_empty());
+    Secrets::new(Arc::new(LazyKeychain::new(namespace)))
+}
+
+/// OAuth settings given on the command line.
+#[derive(Debug, Clone)]
+pub struct OAuthOverrides {
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub client_secret_env: Option<String>,
+    pub client_metadata_url: Option<String>,
+    pub client_metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub resource: Option<String>,
+    pub scopes: Option<String>,
+    pub callback_port: Option<u16>,
+    pub auth_timeout: Duration,
+}
+
+impl Default for OAuthOverrides {
+    fn default() -> Self {
+        Self {
+            client_id: None,
+            client_secret: None,
+            client_secret_env: None,
+            client_metadata_url: None,
+            client_metadata: None,
+            resource: None,
+            scopes: None,
+            callback_port: None,
+            auth_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+struct StateCache {
+    state: StateDir,
+    key: String,
+}
+
+impl InitializeCache for StateCache {
+    fn load(&self) -> Option<serde_json::Value> {
+        self.state.server(&self.key).ok()?.initialize_result
+    }
+
+    fn store(&self, result: serde_json::Value) {
+        if let Ok(mut s) = self.state.server(&self.key)
+            && s.initialize_result.as_ref() != Some(&result)
+        {
+            s.initialize_result = Some(result);
+            if let Err(e) = self.state.save_server(&self.key, &s) {
+                tracing::debug!(error = %e, "could not cache the initialize answer");
+            }
+        }
+    }
+}
