@@ -108,10 +108,13 @@ def home(tmp_path) -> Path:
 async def sdk_client(url: str, *args: str, home: Path, env: dict[str, str] | None = None, **kwargs: Any) -> AsyncIterator[Client]:
     """The official MCP Python SDK client, launching `tether run <url> <args>`
     over stdio with the initialize handshake Claude Desktop uses."""
+    # The SDK passes only a few variables to the server it launches; the
+    # test's D-Bus session (its keychain) is one more a desktop would have.
+    passed = {k: os.environ[k] for k in ("DBUS_SESSION_BUS_ADDRESS",) if k in os.environ}
     params = StdioServerParameters(
         command=tether_bin(),
         args=["run", url, *args],
-        env={"TETHER_HOME": str(home), **(env or {})},
+        env={"TETHER_HOME": str(home), **passed, **(env or {})},
     )
     async with Client(params, mode="legacy", read_timeout_seconds=30, **kwargs) as client:
         yield client

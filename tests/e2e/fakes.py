@@ -114,9 +114,18 @@ class FakeMcp:
             routes=[
                 Route("/mcp", self.endpoint, methods=["GET", "POST", "DELETE"]),
                 Route("/old-mcp", self.moved, methods=["GET", "POST", "DELETE"]),
+                *self.extra_routes(),
             ]
         )
         self._bg = _Background(app)
+
+    def extra_routes(self) -> list[Route]:
+        """More routes, for fakes built on this one."""
+        return []
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._bg.port}"
 
     @property
     def url(self) -> str:
@@ -286,6 +295,106 @@ class FakeMcp:
         assert self._loop is not None and self._to_client is not None, "no GET stream is open"
         data = sse(json.dumps(message), id=uuid.uuid4().hex)
         self._loop.call_soon_threadsafe(self._to_client.put_nowait, data)
+
+
+class FakeOAuth(FakeMcp):
+    """A fake MCP server that is also its own, quirky, authorization server
+    (all on one origin), to check that Tether tolerates the harmless quirks of
+    seed 001 and refuses what is unsafe. Knobs (set attributes):
+
+    - `resource`: the PRM `resource` (default: this server's /mcp URL)
+    - `issuer_in_metadata`: the `issuer` the AS metadata claims
+    - `pkce_methods`: `code_challenge_methods_supported`
+    - `authorization_endpoint`: where the browser is sent
+    - `iss_supported` / `iss_in_callback` / `omit_iss`: RFC 9207
+      advertisement, value, and leaving it out
+    - `state_in_callback`: a `state` other than the one received
+    - `quirky`: registration answers 201 with a numeric client_id and a float
+      `client_secret_expires_at`; the token endpoint answers 201 with
+      `expires_in` as a string, `token_type` in capitals and `scope` as a list
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resource: str | None = None
+        self.issuer_in_metadata: str | None = None
+        self.pkce_methods: list[str] | None = ["S256"]
+        self.authorization_endpoint: str | None = None
+        self.iss_supported = True
+        self.iss_in_callback: str | None = None
+        self.state_in_callback: str | None = None
+        self.omit_iss = False
+        self.quirky = False
+        self.issued: set[str] = set()
+        self.codes: dict[str, str] = {}
+
+    def extra_routes(self) -> list[Route]:
+        return [
+            Route("/.well-known/oauth-protected-resource/mcp", self.prm),
+            Route("/.well-known/oauth-authorization-server", self.as_metadata),
+            Route("/register", self.register, methods=["POST"]),
+            Route("/authorize", self.authorize),
+            Route("/token", self.token, methods=["POST"]),
+        ]
+
+    async def endpoint(self, request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        if auth.removeprefix("Bearer ") not in self.issued:
+            self.seen.append(Seen(request.method, request.url.path, dict(request.headers), await request.body()))
+            return Response(
+                status_code=401,
+                headers={"WWW-Authenticate": f'Bearer resource_metadata="{self.origin}/.well-known/oauth-protected-resource/mcp"'},
+            )
+        return await super().endpoint(request)
+
+    async def _record(self, request: Request) -> bytes:
+        body = await request.body()
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), body))
+        return body
+
+    async def prm(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse({"resource": self.resource or self.url, "authorization_servers": [self.origin]})
+
+    async def as_metadata(self, request: Request) -> Response:
+        await self._record(request)
+        meta = {
+            "issuer": self.issuer_in_metadata or self.origin,
+            "authorization_endpoint": self.authorization_endpoint or f"{self.origin}/authorize",
+            "token_endpoint": f"{self.origin}/token",
+            "registration_endpoint": f"{self.origin}/register",
+            "authorization_response_iss_parameter_supported": self.iss_supported,
+        }
+        if self.pkce_methods is not None:
+            meta["code_challenge_methods_supported"] = self.pkce_methods
+        return JSONResponse(meta)
+
+    async def register(self, request: Request) -> Response:
+        await self._record(request)
+        if self.quirky:
+            return JSONResponse({"client_id": 12345, "client_secret_expires_at": 1.9e9, "redirect_uris": []}, status_code=201)
+        return JSONResponse({"client_id": "fake-client", "token_endpoint_auth_method": "none"}, status_code=201)
+
+    async def authorize(self, request: Request) -> Response:
+        await self._record(request)
+        q = request.query_params
+        code = uuid.uuid4().hex
+        self.codes[code] = q["code_challenge"]
+        params = {"code": code, "state": self.state_in_callback or q["state"]}
+        if (self.iss_supported or self.iss_in_callback) and not self.omit_iss:
+            params["iss"] = self.iss_in_callback or self.origin
+        from urllib.parse import urlencode
+
+        return Response(status_code=302, headers={"location": f"{q['redirect_uri']}?{urlencode(params)}"})
+
+    async def token(self, request: Request) -> Response:
+        await self._record(request)
+        token = uuid.uuid4().hex
+        self.issued.add(token)
+        if self.quirky:
+            body = {"access_token": token, "token_type": "BEARER", "expires_in": "3600.0", "scope": ["mcp"], "refresh_token": uuid.uuid4().hex}
+            return JSONResponse(body, status_code=201, media_type="text/plain")
+        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
 
 
 class FakeLegacySse:

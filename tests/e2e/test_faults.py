@@ -229,14 +229,29 @@ def test_a_server_that_is_down_gets_a_connection_error_for_every_request(home):
         assert b.recv_response(1)["error"]["data"] == {"reason": "unreachable"}
 
 
-def test_a_401_without_a_token_says_sign_in_is_needed(fake, home):
+def test_a_401_from_a_server_without_oauth_says_how_to_pass_a_token(fake, home, tmp_path):
     fake.require_token = "right-token"
-    with RawBridge("run", fake.url, home=home) as b:
+    opened = tmp_path / "opened"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f"#!/bin/sh\necho \"$@\" >> {opened}\n")
+    browser.chmod(0o755)
+    with RawBridge("run", fake.url, home=home, env={"BROWSER": str(browser)}) as b:
         b.send(INIT)
         err = b.recv_response(0)["error"]
-    assert "needs sign-in (HTTP 401)" in err["message"]
+    assert "publishes no OAuth metadata" in err["message"]
     assert "--header 'Authorization: Bearer ${TOKEN}'" in err["message"]
-    assert err["data"] == {"reason": "sign-in-required"}
+    assert err["data"] == {"reason": "auth"}
+    assert not opened.exists(), "no browser is opened for a server that does not do OAuth"
+
+
+def test_a_refused_authorization_header_is_named_and_no_oauth_is_attempted(fake, home):
+    fake.require_token = "right-token"
+    with RawBridge("run", fake.url, "--header", "Authorization: Bearer ${TOK}", home=home, env={"TOK": "wrong-token"}) as b:
+        b.send(INIT)
+        err = b.recv_response(0)["error"]
+    assert err["message"] == f"the MCP server at {fake.url} refused the Authorization header given with --header (HTTP 401); check that the token is current"
+    assert err["data"] == {"reason": "token-refused"}
+    assert [s.path for s in fake.seen] == ["/mcp"], "no discovery requests: the user chose a static token"
 
 
 def test_a_bearer_header_from_the_environment_is_sent_and_never_logged(fake, home):

@@ -114,6 +114,12 @@ struct RunArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     connect_timeout: u64,
 
+    /// Seconds a first sign-in may keep `initialize` waiting before Tether
+    /// answers it itself and offers a sign-in tool until you are done
+    /// (Claude Desktop gives up after about 60 s).
+    #[arg(long, value_name = "SECS", default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..))]
+    sign_in_wait: u64,
+
     /// Accepted for mcp-remote compatibility: Tether always honours
     /// HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
     #[arg(long, hide = true)]
@@ -322,6 +328,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         max_message_size: args.max_message_size,
         request_timeout: Duration::from_secs(args.request_timeout),
         connect_timeout: Duration::from_secs(args.connect_timeout),
+        sign_in_wait: Duration::from_secs(args.sign_in_wait),
     };
 
     let level = if args.debug {

@@ -46,6 +46,9 @@ pub struct RunConfig {
     pub request_timeout: Duration,
     /// How long to wait for a TCP and TLS connection.
     pub connect_timeout: Duration,
+    /// How long a message waits for a sign-in before the bridge answers
+    /// `initialize` itself (Claude Desktop gives a server about 60 s).
+    pub sign_in_wait: Duration,
 }
 
 /// A problem with the settings, in words a user can act on.

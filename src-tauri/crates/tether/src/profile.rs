@@ -168,7 +168,11 @@ impl Profile {
     ) -> Result<Option<Arc<dyn TokenSource>>, AuthError> {
         Ok(match self.config.auth {
             AuthKind::None => None,
-            AuthKind::Bearer => Some(Arc::new(StaticToken::new(&self.key, self.secrets.clone()))),
+            AuthKind::Bearer => Some(Arc::new(StaticToken::new(
+                &self.key,
+                self.secrets.clone(),
+                self.config.token_header.as_deref(),
+            )?)),
             // A user who passes their own Authorization header has chosen a
             // static token: no OAuth behind their back (mcp-remote #17).
             AuthKind::Oauth if user_sends_authorization => None,

@@ -103,6 +103,44 @@ impl OAuthHttp {
         Ok((status, value))
     }
 
+    /// POSTs a form (RFC 6749 §4.1.3 style), with HTTP Basic client
+    /// authentication when given (RFC 6749 §2.3.1: both parts form-encoded
+    /// first). Returns the status.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, String)],
+        basic: Option<&(String, crate::store::secrets::Secret)>,
+    ) -> Result<u16, AuthError> {
+        check_endpoint(url, "OAuth endpoint")?;
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        let mut req = self
+            .client
+            .post(url.clone())
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some((id, secret)) = basic {
+            use base64::Engine;
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let pair = format!("{}:{}", enc(id), enc(secret.expose()));
+            let mut value = HeaderValue::from_str(&format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            ))
+            .map_err(|_| AuthError::Registration("the client credentials cannot be put in a header".into()))?;
+            value.set_sensitive(true);
+            req = req.header(reqwest::header::AUTHORIZATION, value);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| AuthError::Unreachable(redact_url(url), describe(&e)))?;
+        Ok(resp.status().as_u16())
+    }
+
     async fn execute(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
         let url = Url::parse(&request.uri().to_string()).map_err(|e| HttpError(e.to_string()))?;
         check_endpoint(&url, "OAuth endpoint").map_err(|e| HttpError(e.to_string()))?;

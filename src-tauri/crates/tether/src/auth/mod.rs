@@ -153,6 +153,21 @@ pub trait TokenSource: Send + Sync {
     fn label(&self) -> String {
         "the server".into()
     }
+
+    /// The header the token goes in: `Authorization: Bearer <token>` (RFC
+    /// 6750 §2.1), or a named header with the token as it is (an API key).
+    fn header(&self) -> TokenHeader {
+        TokenHeader::Bearer
+    }
+}
+
+/// Where a token is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenHeader {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `<name>: <token>`.
+    Named(http::HeaderName),
 }
 
 #[cfg(test)]

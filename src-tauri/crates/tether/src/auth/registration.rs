@@ -193,14 +193,25 @@ fn check_metadata_url(url: &str) -> Result<(), AuthError> {
 }
 
 /// The registration request (RFC 7591 §2).
-pub fn registration_request(redirect_uri: &str, method: AuthMethod, scopes: &[String], prefs: &ClientPrefs) -> Value {
+pub fn registration_request(
+    redirect_uri: &str,
+    method: AuthMethod,
+    scopes: &[String],
+    prefs: &ClientPrefs,
+    device_grant: bool,
+) -> Value {
+    let mut grant_types = vec!["authorization_code", "refresh_token"];
+    if device_grant {
+        // So that `tether login --device-code` works with the same client.
+        grant_types.push("urn:ietf:params:oauth:grant-type:device_code");
+    }
     let mut body = json!({
         "client_name": "Tether",
         "client_uri": "https://github.com/tether-mcp/tether",
         "software_id": "dev.tether.tether",
         "software_version": env!("CARGO_PKG_VERSION"),
         "redirect_uris": [redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
+        "grant_types": grant_types,
         "response_types": ["code"],
         "token_endpoint_auth_method": method.as_str(),
         "application_type": "native",
@@ -236,7 +247,13 @@ async fn register(
         .map_err(|_| AuthError::Registration(format!("the registration endpoint {endpoint:?} is not a URL")))?;
     check_endpoint(&url, "registration endpoint")?;
     let asked = method_to_register(server);
-    let body = registration_request(redirect_uri, asked, scopes, prefs);
+    let body = registration_request(
+        redirect_uri,
+        asked,
+        scopes,
+        prefs,
+        server.device_authorization_endpoint.is_some(),
+    );
     let (status, resp) = http.post_json(&url, &body).await?;
     if !(200..300).contains(&status) {
         let why = resp
@@ -362,6 +379,7 @@ mod tests {
             AuthMethod::None,
             &["a".into(), "b".into()],
             &ClientPrefs::default(),
+            false,
         );
         assert_eq!(body["application_type"], "native");
         assert_eq!(body["token_endpoint_auth_method"], "none");
@@ -382,8 +400,10 @@ mod tests {
                 extra_metadata: Some(extra),
                 ..Default::default()
             },
+            true,
         );
         assert_eq!(body["client_name"], "My Tether");
+        assert_eq!(body["grant_types"][2], "urn:ietf:params:oauth:grant-type:device_code");
         assert!(body.get("scope").is_none());
     }
 

@@ -159,14 +159,8 @@ impl OAuthSource {
     /// The token set in memory, loading it once.
     async fn load(&self) -> Result<Option<TokenSet>, AuthError> {
         if !self.loaded.load(Ordering::Acquire) {
-            let facts = self.state.server(&self.key)?;
-            // The state file says whether the keychain holds anything: a
-            // server that never asked for a token never touches it.
-            if facts.token_serial > 0 || facts.has_refresh_token || facts.expires_at.is_some() {
-                let stored = self.read_stored(false).await?;
-                if let Some(t) = &stored {
-                    self.adopt(t.clone());
-                }
+            if let Some(t) = self.read_stored(false).await? {
+                self.adopt(t);
             }
             self.loaded.store(true, Ordering::Release);
         }
@@ -178,6 +172,13 @@ impl OAuthSource {
     }
 
     async fn read_stored(&self, fresh: bool) -> Result<Option<TokenSet>, AuthError> {
+        // Tokens are saved to the keychain before the state file records
+        // them, so a state file without tokens means the keychain has none
+        // either, and a server that never signed in never touches it.
+        let facts = self.state.server(&self.key)?;
+        if facts.token_serial == 0 && !facts.has_refresh_token && facts.expires_at.is_none() {
+            return Ok(None);
+        }
         let key = tokens_key(&self.key);
         let value = if fresh {
             self.secrets.get_fresh(&key).await?
@@ -510,7 +511,19 @@ impl OAuthSource {
             &scopes,
             &self.settings.prefs,
         )
-        .await?;
+        .await
+        .map_err(|e| {
+            if server.synthesized {
+                // Nothing says this server does OAuth at all.
+                AuthError::Discovery(format!(
+                    "{} answered 401 but publishes no OAuth metadata (RFC 9728 or RFC 8414), and the 2025-03-26 default endpoints did not work ({e}). \
+                     If the server takes a static token, pass it with --header 'Authorization: Bearer ${{TOKEN}}' or store it with `tether add <name> <url> --bearer`",
+                    redact_url(&self.url)
+                ))
+            } else {
+                e
+            }
+        })?;
         let authz = Authorization::new(server, &creds, &redirect_uri, &found.resource, &scopes)?;
         *lock(&self.sign_in_url) = Some(authz.url.to_string());
         self.present(&authz.url);
@@ -717,13 +730,11 @@ impl OAuthSource {
             if let Some(server) = server {
                 let creds = self.refresh_credentials(&server, t).await?;
                 // Revoking the refresh token ends the whole grant (RFC 7009 §2.1).
-                let token = match &t.refresh_token {
-                    Some(r) => oauth2::StandardRevocableToken::RefreshToken(oauth2::RefreshToken::new(r.clone())),
-                    None => {
-                        oauth2::StandardRevocableToken::AccessToken(oauth2::AccessToken::new(t.access_token.clone()))
-                    }
+                let (token, kind) = match &t.refresh_token {
+                    Some(r) => (r.as_str(), tokens::TokenKind::Refresh),
+                    None => (t.access_token.as_str(), tokens::TokenKind::Access),
                 };
-                match tokens::revoke(&self.http, &server, &creds, token).await {
+                match tokens::revoke(&self.http, &server, &creds, token, kind).await {
                     Ok(r) => revoked = r,
                     Err(e) => {
                         warn!(server = %self.label, error = %e, "revocation failed; the tokens are removed anyway")

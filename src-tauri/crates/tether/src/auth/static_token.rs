@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
 
-use super::{AccessToken, AfterUnauthorized, AuthError, TokenSource};
+use super::{AccessToken, AfterUnauthorized, AuthError, TokenHeader, TokenSource};
 use crate::store::secrets::Secrets;
 
 /// The keychain key of a server's static token.
@@ -23,16 +23,28 @@ pub struct StaticToken {
     server: String,
     secrets: Secrets,
     cached: Mutex<Option<AccessToken>>,
+    header: TokenHeader,
 }
 
 impl StaticToken {
     /// The static token of server `server`.
-    pub fn new(server: &str, secrets: Secrets) -> Self {
-        Self {
+    /// The token is sent in `header` (None or `Authorization`: as a Bearer
+    /// token, else as it is).
+    pub fn new(server: &str, secrets: Secrets, header: Option<&str>) -> Result<Self, AuthError> {
+        let header = match header {
+            None => TokenHeader::Bearer,
+            Some(h) if h.eq_ignore_ascii_case("authorization") => TokenHeader::Bearer,
+            Some(h) => TokenHeader::Named(
+                http::HeaderName::from_bytes(h.as_bytes())
+                    .map_err(|_| AuthError::Discovery(format!("{h:?} is not a valid header name")))?,
+            ),
+        };
+        Ok(Self {
             server: server.to_owned(),
             secrets,
             cached: Mutex::new(None),
-        }
+            header,
+        })
     }
 }
 
@@ -74,5 +86,9 @@ impl TokenSource for StaticToken {
 
     fn label(&self) -> String {
         self.server.clone()
+    }
+
+    fn header(&self) -> TokenHeader {
+        self.header.clone()
     }
 }

@@ -54,7 +54,7 @@ pub async fn run(
     let (writer_done_tx, mut writer_done) = oneshot::channel();
     tokio::spawn(framing::write_lines(output, out_rx, writer_done_tx));
     let replies = Arc::new(Replies::new(out_tx.clone()));
-    let remote = Remote::new(http, replies.clone(), config.transport, cache);
+    let remote = Remote::new(http, replies.clone(), config.transport, cache, config.sign_in_wait);
 
     let (in_tx, mut input_lines) = mpsc::channel(64);
     tokio::spawn(framing::read_lines(input, config.max_message_size, in_tx));

@@ -17,7 +17,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
 use url::Url;
 
-use crate::auth::{AfterUnauthorized, AuthError, TokenSource, challenge};
+use crate::auth::{AfterUnauthorized, AuthError, TokenHeader, TokenSource, challenge};
 use crate::config::{RunConfig, redact_url};
 
 /// Why a message could not be delivered, phrased for the person reading
@@ -196,12 +196,16 @@ impl Http {
             if let Some(v) = &extra.last_event_id {
                 req = req.header(LAST_EVENT_ID, v.clone());
             }
-            if let Some(t) = &token {
-                let mut v = HeaderValue::from_str(&format!("Bearer {}", t.secret())).map_err(|_| {
+            if let (Some(t), Some(auth)) = (&token, &self.auth) {
+                let (name, value) = match auth.header() {
+                    TokenHeader::Bearer => (header::AUTHORIZATION, format!("Bearer {}", t.secret())),
+                    TokenHeader::Named(name) => (name, t.secret().to_owned()),
+                };
+                let mut v = HeaderValue::from_str(&value).map_err(|_| {
                     self.auth_error("the access token contains characters a header cannot carry".into())
                 })?;
                 v.set_sensitive(true);
-                req = req.header(header::AUTHORIZATION, v);
+                req = req.header(name, v);
             }
             if let Some(b) = &body {
                 req = req.header(header::CONTENT_TYPE, "application/json").body(b.clone());

@@ -66,6 +66,7 @@ pub struct Remote {
     /// Where the server's answer to `initialize` is remembered, for the
     /// pending state of the next first sign-in.
     cache: Option<Arc<dyn InitializeCache>>,
+    sign_in_wait: Duration,
 }
 
 /// Keeps the server's last answer to `initialize`.
@@ -77,8 +78,8 @@ pub trait InitializeCache: Send + Sync {
 }
 
 /// How long a message waits for a sign-in before the bridge answers for the
-/// server: under the 60 s Claude Desktop gives `initialize`.
-const SIGN_IN_WAIT: Duration = Duration::from_secs(40);
+/// server, by default: under the 60 s Claude Desktop gives `initialize`.
+pub const SIGN_IN_WAIT: Duration = Duration::from_secs(40);
 
 impl Remote {
     /// A connection that is made when the first message arrives.
@@ -87,6 +88,7 @@ impl Remote {
         replies: Arc<Replies>,
         mode: TransportMode,
         cache: Option<Arc<dyn InitializeCache>>,
+        sign_in_wait: Duration,
     ) -> Arc<Self> {
         let active = match mode {
             TransportMode::HttpFirst | TransportMode::HttpOnly => {
@@ -108,6 +110,7 @@ impl Remote {
             pending: Mutex::new(None),
             finishing: AtomicBool::new(false),
             cache,
+            sign_in_wait,
         })
     }
 
@@ -196,7 +199,7 @@ impl Remote {
             return first;
         };
         info!(server = %auth.label(), "sign-in needed; waiting for it");
-        match tokio::time::timeout(SIGN_IN_WAIT, auth.sign_in()).await {
+        match tokio::time::timeout(self.sign_in_wait, auth.sign_in()).await {
             Ok(Ok(())) => self.send_once(msg, awaiting).await,
             Ok(Err(e)) => Err(TransportError::Auth {
                 url: self.http.shown_url().to_owned(),
