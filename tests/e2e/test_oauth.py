@@ -450,3 +450,14 @@ def test_a_bearer_token_added_once_is_sent_from_the_keychain(home):
     assert all(s.headers.get("authorization") == f"Bearer {secret}" for s in fake.seen)
     r = tether("remove", "corp", home=home)
     assert r.returncode == 0 and keychain(home, "bearer:corp") is None
+
+
+def test_without_a_keychain_sign_in_fails_with_a_message_that_says_so(peer, home, tmp_path):
+    browser = Browser(tmp_path)
+    env = {**browser.env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
+    with RawBridge("run", peer.mcp_url, home=home, env=env) as b:
+        b.send(INIT)
+        err = b.recv_response(0, timeout=60)["error"]
+    assert "no keychain is available" in err["message"]
+    assert "gnome-keyring or KWallet" in err["message"]
+    assert peer.stats()["token"].get("authorization_code", {}).get("ok", 0) == 0, "no token is obtained that could not be kept"
