@@ -498,3 +498,156 @@ def _rpc_method(body: bytes) -> str | None:
         return json.loads(body).get("method")
     except ValueError:
         return None
+
+
+class FakeDoctor:
+    """A fake MCP server with its own authorization server (one origin),
+    correct by default, with one knob per misconfiguration `tether doctor`
+    must find (set the attribute to True, or a value):
+
+    no_www_authenticate, basic_scheme, no_resource_metadata, html_login,
+    cors_without_expose, prm_missing, prm_resource (str), prm_no_as,
+    issuer_mismatch, no_s256, no_registration, no_public_clients,
+    http_authorize, no_well_known_cors, long_cache, waf_blocks_claude,
+    reg_float_expiry, reg_demands_secret, reg_imposes_post,
+    strict_redirect_port, no_localhost_redirect, refresh_wrong_error,
+    legacy_only.
+    """
+
+    KNOBS = (
+        "no_www_authenticate basic_scheme no_resource_metadata html_login cors_without_expose prm_missing "
+        "prm_no_as issuer_mismatch no_s256 no_registration no_public_clients http_authorize no_well_known_cors "
+        "long_cache waf_blocks_claude reg_float_expiry reg_demands_secret reg_imposes_post strict_redirect_port "
+        "no_localhost_redirect refresh_wrong_error legacy_only"
+    ).split()
+
+    def __init__(self) -> None:
+        for k in self.KNOBS:
+            setattr(self, k, False)
+        self.prm_resource: str | None = None
+        self.registered: dict[str, str] = {}
+        self.seen: list[Seen] = []
+        app = Starlette(
+            routes=[
+                Route("/mcp", self.mcp, methods=["GET", "POST", "DELETE", "OPTIONS"]),
+                Route("/.well-known/oauth-protected-resource/mcp", self.prm, methods=["GET", "OPTIONS"]),
+                Route("/.well-known/oauth-protected-resource", self.prm_root, methods=["GET", "OPTIONS"]),
+                Route("/.well-known/oauth-authorization-server", self.as_metadata, methods=["GET", "OPTIONS"]),
+                Route("/register", self.register, methods=["POST"]),
+                Route("/authorize", self.authorize),
+                Route("/token", self.token, methods=["POST"]),
+            ]
+        )
+        self._bg = _Background(app)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._bg.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.origin}/mcp"
+
+    def __enter__(self) -> "FakeDoctor":
+        self._bg.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bg.stop()
+
+    def _cors(self) -> dict[str, str]:
+        if self.no_well_known_cors:
+            return {}
+        return {
+            "access-control-allow-origin": "*",
+            "access-control-allow-methods": "GET, OPTIONS",
+            "access-control-allow-headers": "Content-Type, Authorization, MCP-Protocol-Version",
+        }
+
+    def _meta_headers(self) -> dict[str, str]:
+        return {**self._cors(), "cache-control": "public, max-age=86400" if self.long_cache else "no-store"}
+
+    async def mcp(self, request: Request) -> Response:
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), await request.body()))
+        if self.waf_blocks_claude and "claude" in request.headers.get("user-agent", "").lower():
+            return Response("<html><head><title>Attention Required! | Cloudflare</title></head></html>", status_code=403, media_type="text/html")
+        if self.legacy_only:
+            if request.method == "GET":
+                return Response(status_code=401, headers={"WWW-Authenticate": f'Bearer resource_metadata="{self.origin}/.well-known/oauth-protected-resource/mcp"'})
+            return Response("Cannot POST /mcp", status_code=404)
+        if request.method == "OPTIONS":
+            return Response(status_code=403)
+        if self.html_login:
+            return Response("<html><head><title>Sign in to Corp</title></head><body>…</body></html>", media_type="text/html")
+        headers: dict[str, str] = {}
+        if not self.no_www_authenticate:
+            if self.basic_scheme:
+                headers["WWW-Authenticate"] = 'Basic realm="mcp"'
+            elif self.no_resource_metadata:
+                headers["WWW-Authenticate"] = "Bearer"
+            else:
+                headers["WWW-Authenticate"] = f'Bearer resource_metadata="{self.origin}/.well-known/oauth-protected-resource/mcp"'
+        if "origin" in request.headers:
+            headers["access-control-allow-origin"] = request.headers["origin"]
+            if not self.cors_without_expose:
+                headers["access-control-expose-headers"] = "WWW-Authenticate, Mcp-Session-Id"
+        return JSONResponse({"error": "unauthorized"}, status_code=401, headers=headers)
+
+    async def prm(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=self._cors()) if self._cors() else Response(status_code=405)
+        if self.prm_missing:
+            return Response("not found", status_code=404)
+        doc: dict = {"resource": self.prm_resource or self.url, "scopes_supported": ["mcp"]}
+        if not self.prm_no_as:
+            doc["authorization_servers"] = [self.origin]
+        return JSONResponse(doc, headers=self._meta_headers())
+
+    async def prm_root(self, request: Request) -> Response:
+        return Response("not found", status_code=404)
+
+    async def as_metadata(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=self._cors()) if self._cors() else Response(status_code=405)
+        meta = {
+            "issuer": "https://evil.example" if self.issuer_mismatch else self.origin,
+            "authorization_endpoint": "http://login.example.com/authorize" if self.http_authorize else f"{self.origin}/authorize",
+            "token_endpoint": f"{self.origin}/token",
+            "code_challenge_methods_supported": ["plain"] if self.no_s256 else ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"] if self.no_public_clients else ["none", "client_secret_basic"],
+            "scopes_supported": ["mcp"],
+        }
+        if not self.no_registration:
+            meta["registration_endpoint"] = f"{self.origin}/register"
+        return JSONResponse(meta, headers=self._meta_headers())
+
+    async def register(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        method = body.get("token_endpoint_auth_method")
+        if self.reg_demands_secret and method == "none":
+            return JSONResponse({"error": "invalid_client_metadata", "error_description": "public clients are not allowed"}, status_code=400)
+        client_id = uuid.uuid4().hex
+        self.registered[client_id] = body["redirect_uris"][0]
+        reply: dict = {"client_id": client_id, "redirect_uris": body["redirect_uris"]}
+        if self.reg_imposes_post or method != "none":
+            reply |= {"client_secret": uuid.uuid4().hex, "token_endpoint_auth_method": "client_secret_post", "client_secret_expires_at": 0}
+        else:
+            reply["token_endpoint_auth_method"] = "none"
+        if self.reg_float_expiry:
+            reply["client_secret_expires_at"] = 1.9e9 + 0.5
+        return JSONResponse(reply, status_code=201)
+
+    async def authorize(self, request: Request) -> Response:
+        q = request.query_params
+        registered = self.registered.get(q.get("client_id", ""), "")
+        redirect = q.get("redirect_uri", "")
+        if self.strict_redirect_port and redirect != registered:
+            return Response("<html><body>invalid redirect_uri</body></html>", status_code=400, media_type="text/html")
+        if self.no_localhost_redirect and redirect.startswith("http://localhost"):
+            return Response("<html><body>invalid redirect_uri</body></html>", status_code=400, media_type="text/html")
+        return Response(status_code=302, headers={"location": "/login?next=consent"})
+
+    async def token(self, request: Request) -> Response:
+        if self.refresh_wrong_error:
+            return JSONResponse({"error": "server_error"}, status_code=500)
+        return JSONResponse({"error": "invalid_grant"}, status_code=400)

@@ -223,7 +223,7 @@ def test_a_server_that_is_down_gets_a_connection_error_for_every_request(home):
     with RawBridge("run", url, home=home) as b:
         b.send(INIT)
         err = b.recv_response(0)["error"]
-        assert err["message"] == f"Tether could not connect to the MCP server at {url}: connection refused (is the server running?)"
+        assert err["message"] == f"Tether could not connect to the MCP server at {url}: connection refused (is the server running?). `tether doctor {url}` says why"
         assert err["data"] == {"reason": "unreachable"}
         b.send({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         assert b.recv_response(1)["error"]["data"] == {"reason": "unreachable"}

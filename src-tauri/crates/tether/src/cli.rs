@@ -64,6 +64,34 @@ enum Command {
     Status(StatusArgs),
     /// Print the Client ID Metadata Document, to host it yourself.
     ClientMetadata(ClientMetadataArgs),
+    /// Say why a server's connection or sign-in fails, and how to fix it.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Args)]
+struct DoctorArgs {
+    /// The server's URL, or the name of a server added with `tether add`
+    /// (then its token is used for the transport checks, never shown).
+    server: String,
+    /// Machine-readable output, with a stable id per check.
+    #[arg(long)]
+    json: bool,
+    /// Register a throwaway client (creates a client on the server).
+    #[arg(long)]
+    probe_registration: bool,
+    /// Try loopback redirects on another port and with localhost (registers
+    /// a throwaway client first).
+    #[arg(long)]
+    probe_redirect: bool,
+    /// Send a bogus refresh token to the token endpoint.
+    #[arg(long)]
+    probe_refresh: bool,
+    /// All of the probes above.
+    #[arg(long)]
+    all_probes: bool,
+    /// Seconds to wait for each request.
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
 }
 
 #[derive(Args)]
@@ -264,6 +292,7 @@ pub fn main() -> ExitCode {
         Command::Logout(args) => quiet(|| logout(args)),
         Command::Status(args) => status(args),
         Command::ClientMetadata(args) => client_metadata(args),
+        Command::Doctor(args) => doctor(args),
     };
     match result {
         Ok(code) => code,
@@ -464,6 +493,12 @@ fn add(args: AddArgs) -> Result<ExitCode> {
     if args.bearer {
         let token = read_secret(&format!("Token for {}: ", args.name))?;
         runtime.block_on(secrets.set(&static_key(&args.name), &token))?;
+        // The app shows "ready" from this, without reading the keychain.
+        let state = tether::store::state::StateDir::new(&paths.state);
+        let mut facts = state.server(&args.name)?;
+        facts.url = url.to_string();
+        facts.static_token = true;
+        state.save_server(&args.name, &facts)?;
     }
     if args.client_secret {
         let secret = read_secret(&format!("Client secret for {}: ", args.name))?;
@@ -787,6 +822,43 @@ fn human(secs: i64) -> String {
         s if s < 172_800 => format!("{} h", s / 3600),
         s => format!("{} days", s / 86_400),
     }
+}
+
+fn doctor(args: DoctorArgs) -> Result<ExitCode> {
+    let paths = paths()?;
+    let runtime = runtime()?;
+    let (url, token) = if args.server.starts_with("https://") || args.server.starts_with("http://") {
+        (url::Url::parse(&args.server).context("not a URL")?, None)
+    } else {
+        let profile = Profile::resolve(&args.server, &paths)?;
+        // A signed-in server's token lets doctor check the transport too.
+        let token = runtime.block_on(async {
+            let source = profile
+                .oauth(&OAuthOverrides::default(), Interaction::Never, false)
+                .ok()?;
+            source
+                .describe_tokens()
+                .await
+                .ok()
+                .flatten()
+                .map(|t| tether::auth::AccessToken::new(t.access_token))
+        });
+        (profile.url, token)
+    };
+    let mut opts = tether::doctor::Options::new(url);
+    opts.probe_registration = args.probe_registration || args.all_probes;
+    opts.probe_redirect = args.probe_redirect || args.all_probes;
+    opts.probe_refresh = args.probe_refresh || args.all_probes;
+    opts.token = token;
+    opts.timeout = Duration::from_secs(args.timeout);
+    let report = runtime.block_on(tether::doctor::run(&opts));
+    if args.json {
+        let json = serde_json::json!({ "url": report.url, "summary": report.summary(), "findings": report.findings });
+        print(&serde_json::to_string_pretty(&json)?);
+    } else {
+        print(report.to_text().trim_end());
+    }
+    Ok(ExitCode::from(report.exit_code()))
 }
 
 fn client_metadata(args: ClientMetadataArgs) -> Result<ExitCode> {

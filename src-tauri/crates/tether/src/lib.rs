@@ -18,9 +18,12 @@
 pub mod auth;
 pub mod bridge;
 pub mod config;
+pub mod doctor;
 pub mod jsonrpc;
 pub mod logging;
+pub mod overview;
 pub mod paths;
+pub mod probe;
 pub mod profile;
 pub mod servers;
 pub mod store;

@@ -54,6 +54,8 @@ pub struct ServerState {
     /// The server's last answer to `initialize`, to answer Claude in time
     /// while a first sign-in is still in the browser.
     pub initialize_result: Option<serde_json::Value>,
+    /// Whether a static token is in the keychain (`tether add --bearer`).
+    pub static_token: bool,
     /// The authorization server's metadata, so a refresh needs no discovery.
     pub auth_server: Option<crate::auth::discovery::AuthServer>,
 }

@@ -24,7 +24,7 @@ use crate::config::{RunConfig, redact_url};
 /// Claude Desktop's error.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
-    #[error("Tether could not connect to the MCP server at {url}: {detail}")]
+    #[error("Tether could not connect to the MCP server at {url}: {detail}. `tether doctor {url}` says why")]
     Connect { url: String, detail: String },
     #[error("the MCP server at {url} did not answer within {secs} s (--request-timeout)")]
     Timeout { url: String, secs: u64 },
@@ -48,7 +48,7 @@ pub enum TransportError {
     CrossOriginRedirect { url: String, to: String },
     #[error("the MCP server at {url} {detail}")]
     Protocol { url: String, detail: String },
-    #[error("sign-in failed for {url}: {detail}")]
+    #[error("sign-in failed for {url}: {detail}. `tether doctor {url}` says why")]
     Auth { url: String, detail: String },
 }
 

@@ -1,0 +1,302 @@
+//! The servers at a glance, for the tray menu and the app's window.
+//!
+//! Owns the summary of each server from what is on disk: the server list,
+//! the non-secret state files and the status files the bridges write. It
+//! never reads the keychain (so the app, which is not the keychain's user,
+//! never triggers a keychain prompt), and it is cheap enough to run on every
+//! change a file watcher reports.
+
+use serde::Serialize;
+
+use crate::paths::Paths;
+use crate::servers::{AuthKind, Servers, ServersError};
+use crate::store::state::{Health, StateDir, Status, now};
+
+/// A status bridge older than this is not trusted to be alive.
+const STALE_STATUS: i64 = 24 * 3600;
+
+/// What a user should know about one server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum ServerState {
+    /// Nothing to do: signed in, or needs no sign-in.
+    Ready,
+    /// Signed in; the token expires at `expires_at` (it is refreshed).
+    SignedIn { expires_at: Option<i64> },
+    /// The user must sign in (never did, or the sign-in expired).
+    NeedsSignIn,
+    /// A sign-in is under way in the browser.
+    SigningIn,
+    /// The last connection or sign-in failed.
+    Error { message: String },
+}
+
+/// One row of the overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerView {
+    pub name: String,
+    pub url: String,
+    pub auth: AuthKind,
+    #[serde(flatten)]
+    pub state: ServerState,
+    pub issuer: Option<String>,
+    pub scopes: Option<String>,
+    pub signed_in_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl ServerView {
+    /// The state in a few words, as the tray menu shows it:
+    /// "signed in, 47 min left", "needs sign-in", "error: …".
+    pub fn label(&self) -> String {
+        label(&self.state, now())
+    }
+}
+
+/// The state in a few words, at time `now`.
+pub fn label(state: &ServerState, now: i64) -> String {
+    match state {
+        ServerState::Ready => "ready".into(),
+        ServerState::SignedIn { expires_at: Some(t) } if *t > now => format!("signed in, {} left", remaining(*t - now)),
+        ServerState::SignedIn { .. } => "signed in".into(),
+        ServerState::NeedsSignIn => "needs sign-in".into(),
+        ServerState::SigningIn => "signing in…".into(),
+        ServerState::Error { message } => format!("error: {}", short(message)),
+    }
+}
+
+fn remaining(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 5400 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+fn short(message: &str) -> String {
+    const MAX: usize = 60;
+    if message.chars().count() <= MAX {
+        message.to_owned()
+    } else {
+        format!("{}…", message.chars().take(MAX).collect::<String>())
+    }
+}
+
+/// The overall state, for the tray icon: the worst of all servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Overall {
+    Ok,
+    NeedsSignIn,
+    Error,
+}
+
+/// The worst state among `views`.
+pub fn overall(views: &[ServerView]) -> Overall {
+    let mut o = Overall::Ok;
+    for v in views {
+        match v.state {
+            ServerState::Error { .. } => return Overall::Error,
+            ServerState::NeedsSignIn => o = Overall::NeedsSignIn,
+            _ => {}
+        }
+    }
+    o
+}
+
+/// Every named server with its state.
+pub fn servers(paths: &Paths) -> Result<Vec<ServerView>, ServersError> {
+    let file = Servers::new(&paths.config).load()?;
+    let state = StateDir::new(&paths.state);
+    let now = now();
+    Ok(file
+        .servers
+        .into_iter()
+        .map(|(name, config)| {
+            let facts = state.server(&name).unwrap_or_default();
+            let status = state
+                .status(&name)
+                .ok()
+                .flatten()
+                .filter(|s| now - s.updated_at < STALE_STATUS);
+            let view_state = decide(config.auth, &facts, status.as_ref(), now);
+            ServerView {
+                url: url::Url::parse(&config.url)
+                    .map_or_else(|_| config.url.clone(), |u| crate::config::redact_url(&u)),
+                auth: config.auth,
+                state: view_state,
+                issuer: facts.issuer.clone(),
+                scopes: facts.granted_scopes.clone(),
+                signed_in_at: facts.signed_in_at,
+                last_error: status.and_then(|s| s.last_error),
+                name,
+            }
+        })
+        .collect())
+}
+
+/// The state of a server from its settings, its facts and the last status a
+/// bridge wrote.
+pub fn decide(
+    auth: AuthKind,
+    facts: &crate::store::state::ServerState,
+    status: Option<&Status>,
+    now: i64,
+) -> ServerState {
+    if let Some(s) = status {
+        match s.health {
+            Health::Error => {
+                return ServerState::Error {
+                    message: s
+                        .last_error
+                        .clone()
+                        .unwrap_or_else(|| "the last connection failed".into()),
+                };
+            }
+            Health::SigningIn if now - s.updated_at < 600 => return ServerState::SigningIn,
+            Health::NeedsSignIn if facts.expires_at.is_none() || !facts.has_refresh_token => {
+                return ServerState::NeedsSignIn;
+            }
+            _ => {}
+        }
+    }
+    match auth {
+        AuthKind::None => ServerState::Ready,
+        AuthKind::Bearer if facts.static_token => ServerState::Ready,
+        AuthKind::Bearer => ServerState::NeedsSignIn,
+        AuthKind::Oauth => {
+            let usable = facts.has_refresh_token || facts.expires_at.is_some_and(|t| t > now);
+            if usable {
+                ServerState::SignedIn {
+                    expires_at: facts.expires_at,
+                }
+            } else {
+                ServerState::NeedsSignIn
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::state::ServerState as Facts;
+
+    #[test]
+    fn labels_say_the_state_in_a_few_words() {
+        assert_eq!(
+            label(
+                &ServerState::SignedIn {
+                    expires_at: Some(1000 + 47 * 60)
+                },
+                1000
+            ),
+            "signed in, 47 min left"
+        );
+        assert_eq!(
+            label(
+                &ServerState::SignedIn {
+                    expires_at: Some(1000 + 3 * 3600)
+                },
+                1000
+            ),
+            "signed in, 3 h left"
+        );
+        assert_eq!(
+            label(&ServerState::SignedIn { expires_at: Some(10) }, 1000),
+            "signed in"
+        );
+        assert_eq!(label(&ServerState::NeedsSignIn, 0), "needs sign-in");
+        let long = ServerState::Error {
+            message: "x".repeat(100),
+        };
+        assert_eq!(label(&long, 0).chars().count(), "error: ".len() + 61);
+    }
+
+    #[test]
+    fn an_oauth_server_is_signed_in_while_a_token_or_refresh_token_is_there() {
+        let mut f = Facts {
+            expires_at: Some(2000),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(AuthKind::Oauth, &f, None, 1000),
+            ServerState::SignedIn { expires_at: Some(2000) }
+        );
+        assert_eq!(decide(AuthKind::Oauth, &f, None, 3000), ServerState::NeedsSignIn);
+        f.has_refresh_token = true;
+        assert_eq!(
+            decide(AuthKind::Oauth, &f, None, 3000),
+            ServerState::SignedIn { expires_at: Some(2000) }
+        );
+        assert_eq!(
+            decide(AuthKind::Oauth, &Facts::default(), None, 0),
+            ServerState::NeedsSignIn
+        );
+    }
+
+    #[test]
+    fn a_bridge_status_says_error_or_signing_in() {
+        let status = |health, err: Option<&str>, at| Status {
+            server: "x".into(),
+            health,
+            expires_at: None,
+            last_error: err.map(str::to_owned),
+            pid: 1,
+            updated_at: at,
+        };
+        let f = Facts {
+            has_refresh_token: true,
+            expires_at: Some(5000),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(
+                AuthKind::Oauth,
+                &f,
+                Some(&status(Health::Error, Some("refused"), 900)),
+                1000
+            ),
+            ServerState::Error {
+                message: "refused".into()
+            }
+        );
+        assert_eq!(
+            decide(AuthKind::Oauth, &f, Some(&status(Health::SigningIn, None, 900)), 1000),
+            ServerState::SigningIn
+        );
+        assert_eq!(
+            decide(AuthKind::Oauth, &f, Some(&status(Health::SigningIn, None, 0)), 1000),
+            ServerState::SignedIn { expires_at: Some(5000) },
+            "a sign-in that started long ago is over"
+        );
+    }
+
+    #[test]
+    fn the_overall_state_is_the_worst() {
+        let v = |state| ServerView {
+            name: "x".into(),
+            url: "u".into(),
+            auth: AuthKind::Oauth,
+            state,
+            issuer: None,
+            scopes: None,
+            signed_in_at: None,
+            last_error: None,
+        };
+        assert_eq!(overall(&[v(ServerState::Ready)]), Overall::Ok);
+        assert_eq!(
+            overall(&[v(ServerState::Ready), v(ServerState::NeedsSignIn)]),
+            Overall::NeedsSignIn
+        );
+        assert_eq!(
+            overall(&[
+                v(ServerState::NeedsSignIn),
+                v(ServerState::Error { message: "e".into() })
+            ]),
+            Overall::Error
+        );
+        assert_eq!(overall(&[]), Overall::Ok);
+    }
+}
