@@ -42,7 +42,7 @@ class Browser:
 
     def __init__(self, tmp_path: Path, delay: float = 0) -> None:
         self.log = tmp_path / "browser.log"
-        self.path = Path(os.environ.get("TETHER_TEST_BROWSER", E2E / "fake_browser.py"))
+        self.path = E2E / "fake_browser.py"
         if delay:
             wrapper = tmp_path / "slow-browser.sh"
             wrapper.write_text(f'#!/bin/sh\n(sleep {delay}; exec "{sys.executable}" "{self.path}" "$@") >/dev/null 2>&1 &\n')

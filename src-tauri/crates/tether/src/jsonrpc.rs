@@ -488,6 +488,27 @@ pub fn protocol_version(response: &[u8]) -> Option<String> {
     serde_json::from_slice::<R>(response).ok()?.result?.protocol_version
 }
 
+/// The protocol version a request names in
+/// `params._meta["io.modelcontextprotocol/protocolVersion"]` (the 2026-07-28
+/// stateless wire, where every request carries it instead of a session).
+pub fn meta_protocol_version(message: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct R {
+        params: Option<P>,
+    }
+    #[derive(Deserialize)]
+    struct P {
+        #[serde(rename = "_meta")]
+        meta: Option<M>,
+    }
+    #[derive(Deserialize)]
+    struct M {
+        #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
+        version: Option<String>,
+    }
+    serde_json::from_slice::<R>(message).ok()?.params?.meta?.version
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,5 +682,16 @@ mod tests {
             protocol_version(br#"{"jsonrpc":"2.0","id":0,"error":{"code":1,"message":"no"}}"#),
             None
         );
+    }
+
+    #[test]
+    fn a_request_on_the_stateless_wire_names_its_protocol_version_in_meta() {
+        let m = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+        assert_eq!(meta_protocol_version(m).as_deref(), Some("2026-07-28"));
+        assert_eq!(
+            meta_protocol_version(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
+            None
+        );
+        assert_eq!(meta_protocol_version(b"[1,2]"), None);
     }
 }

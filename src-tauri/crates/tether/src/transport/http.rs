@@ -94,8 +94,11 @@ const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 const MAX_REDIRECTS: usize = 5;
-/// How many times one request may trigger a sign-in for more scopes.
-const MAX_STEP_UPS: u32 = 3;
+/// How many times one request may trigger a sign-in for more scopes. The
+/// sign-in that a 401 on the same request started counts too: three
+/// authorizations in all, the limit the MCP spec's step-up section and the
+/// conformance suite's `auth/scope-retry-limit` expect.
+const MAX_STEP_UPS: u32 = 2;
 
 impl Http {
     /// Builds the client for `config`, with an optional token source.

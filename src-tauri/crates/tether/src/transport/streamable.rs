@@ -98,7 +98,15 @@ impl Streamable {
         }
         let mut renewed = false;
         loop {
-            let (headers, generation) = self.headers();
+            let (mut headers, generation) = self.headers();
+            // The 2026-07-28 stateless wire has no `initialize`: each request
+            // names its version in `_meta`, and the header must repeat it.
+            // Mirroring it keeps the bridge faithful to a client that speaks
+            // that wire without the bridge having to understand it.
+            if headers.protocol_version.is_none() {
+                headers.protocol_version =
+                    jsonrpc::meta_protocol_version(&msg.bytes).and_then(|v| HeaderValue::from_str(&v).ok());
+            }
             let resp = self
                 .http
                 .send(
