@@ -8,6 +8,9 @@
 //! `npx mcp-remote <url> …` to `tether run <url> …` by changing the command.
 //! The sign-in commands follow `gh auth`: `login` opens the browser and
 //! prints the URL, `status` masks tokens, `logout` revokes.
+//! `install`, `uninstall` and `import` edit MCP clients' config files
+//! (`tether::clients`); `import` registers each `npx mcp-remote` entry's
+//! server through the same code as `add`.
 //!
 //! Exit codes: 0 for success, 1 for a failure, 2 for a usage error (clap).
 //! stdout carries JSON-RPC for `run`, and results for the other commands;
@@ -15,6 +18,7 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -25,6 +29,7 @@ use tracing::level_filters::LevelFilter;
 use tether::auth::source::Interaction;
 use tether::auth::static_token::static_key;
 use tether::auth::tokens::TokenSet;
+use tether::clients::{self, Candidate, ClientId, Platform};
 use tether::config::{self, RunConfig, TransportMode};
 use tether::logging::{self, LogOptions};
 use tether::paths::Paths;
@@ -66,6 +71,82 @@ enum Command {
     ClientMetadata(ClientMetadataArgs),
     /// Say why a server's connection or sign-in fails, and how to fix it.
     Doctor(DoctorArgs),
+    /// Add a server's entry (`tether run <name>`) to MCP clients' configs.
+    Install(InstallArgs),
+    /// Remove a server's entry from MCP clients' configs.
+    Uninstall(UninstallArgs),
+    /// Turn the `npx mcp-remote <url>` entries of MCP clients into Tether
+    /// entries, moving their tokens into the keychain.
+    Import(ImportArgs),
+}
+
+/// Where MCP clients' configs are looked for, and the program they run.
+#[derive(Args)]
+struct ClientsArgs {
+    /// The home directory whose client configs are edited (default: $HOME).
+    #[arg(long, value_name = "DIR", hide = true)]
+    home: Option<PathBuf>,
+    /// The tether program the entries run (default: this one).
+    #[arg(long, value_name = "PATH", hide = true)]
+    command: Option<PathBuf>,
+    /// Quit and restart Claude Desktop afterwards, so it loads the change.
+    #[arg(long)]
+    restart: bool,
+}
+
+#[derive(Args)]
+struct InstallArgs {
+    /// The server's name (as given to `tether add`).
+    name: String,
+    /// The client to configure: claude-desktop (default), claude-code,
+    /// cursor, vscode, windsurf, zed, cline. Repeatable.
+    #[arg(long = "client", value_name = "ID", value_parser = parse_client)]
+    clients: Vec<ClientId>,
+    /// Every client installed on this computer.
+    #[arg(long, conflicts_with = "clients")]
+    all: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: ClientsArgs,
+}
+
+#[derive(Args)]
+struct UninstallArgs {
+    /// The server's name.
+    name: String,
+    /// The client to change (default: every client that has the entry). Repeatable.
+    #[arg(long = "client", value_name = "ID", value_parser = parse_client)]
+    clients: Vec<ClientId>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: ClientsArgs,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// Only list what would be imported.
+    #[arg(long)]
+    dry_run: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+    /// Import only this entry (`<client>:<name>`, e.g. claude-desktop:linear).
+    /// Repeatable; without it, every entry found is imported.
+    #[arg(long, value_name = "CLIENT:NAME")]
+    pick: Vec<String>,
+    #[command(flatten)]
+    target: ClientsArgs,
+}
+
+fn parse_client(id: &str) -> Result<ClientId, String> {
+    ClientId::from_id(id).ok_or_else(|| {
+        let ids: Vec<&str> = ClientId::ALL.iter().map(|c| c.id()).collect();
+        format!("{id:?} is not a client Tether knows; use one of {}", ids.join(", "))
+    })
 }
 
 #[derive(Args)]
@@ -293,6 +374,9 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status(args),
         Command::ClientMetadata(args) => client_metadata(args),
         Command::Doctor(args) => doctor(args),
+        Command::Install(args) => quiet(|| install(args)),
+        Command::Uninstall(args) => quiet(|| uninstall(args)),
+        Command::Import(args) => quiet(|| import(args)),
     };
     match result {
         Ok(code) => code,
@@ -479,8 +563,6 @@ fn add(args: AddArgs) -> Result<ExitCode> {
     servers::check_name(&args.name)?;
     let url = config::parse_url(&args.url, args.allow_http)?;
     let paths = paths()?;
-    let list = Servers::new(&paths.config);
-    let mut file = list.load()?;
     let auth = if args.bearer {
         AuthKind::Bearer
     } else if args.no_auth {
@@ -488,41 +570,39 @@ fn add(args: AddArgs) -> Result<ExitCode> {
     } else {
         AuthKind::Oauth
     };
-    let secrets = secrets_for(&paths);
+    // A malformed server list is refused before any secret is read or stored.
+    Servers::new(&paths.config).load()?;
+    let token = match args.bearer {
+        true => Some(read_secret(&format!("Token for {}: ", args.name))?),
+        false => None,
+    };
+    let client_secret = match args.client_secret {
+        true => Some(read_secret(&format!("Client secret for {}: ", args.name))?),
+        false => None,
+    };
     let runtime = runtime()?;
-    if args.bearer {
-        let token = read_secret(&format!("Token for {}: ", args.name))?;
-        runtime.block_on(secrets.set(&static_key(&args.name), &token))?;
-        // The app shows "ready" from this, without reading the keychain.
-        let state = tether::store::state::StateDir::new(&paths.state);
-        let mut facts = state.server(&args.name)?;
-        facts.url = url.to_string();
-        facts.static_token = true;
-        state.save_server(&args.name, &facts)?;
-    }
-    if args.client_secret {
-        let secret = read_secret(&format!("Client secret for {}: ", args.name))?;
-        runtime.block_on(secrets.set(&client_secret_key(&args.name), &secret))?;
-    }
-    let existed = file.servers.contains_key(&args.name);
-    file.servers.insert(
-        args.name.clone(),
-        ServerConfig {
-            url: url.to_string(),
-            auth,
-            token_header: args.token_header,
-            headers: args.headers,
-            client_id: args.client_id,
-            client_secret_env: args.client_secret_env,
-            client_metadata_url: args.client_metadata_url,
-            scopes: args.scope,
-            resource: args.resource,
-            callback_port: args.callback_port,
-            transport: args.transport,
-            allow_http: args.allow_http,
-        },
-    );
-    list.save(&file)?;
+    let config = ServerConfig {
+        url: url.to_string(),
+        auth,
+        token_header: args.token_header,
+        headers: args.headers,
+        client_id: args.client_id,
+        client_secret_env: args.client_secret_env,
+        client_metadata_url: args.client_metadata_url,
+        scopes: args.scope,
+        resource: args.resource,
+        callback_port: args.callback_port,
+        transport: args.transport,
+        allow_http: args.allow_http,
+    };
+    let existed = register(
+        &paths,
+        &runtime,
+        &args.name,
+        config,
+        token.as_ref(),
+        client_secret.as_ref(),
+    )?;
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "tether".into());
@@ -533,9 +613,12 @@ fn add(args: AddArgs) -> Result<ExitCode> {
         tether::config::redact_url(&url)
     );
     if args.bearer {
-        eprintln!("The token is in the keychain ({}).", secrets.describe());
+        eprintln!("The token is in the keychain ({}).", secrets_for(&paths).describe());
     }
-    eprintln!("Claude Desktop entry (claude_desktop_config.json, \"mcpServers\"):");
+    eprintln!(
+        "Claude Desktop entry (claude_desktop_config.json, \"mcpServers\"), or `tether install {}`:",
+        args.name
+    );
     let entry = serde_json::json!({ &args.name: { "command": exe, "args": ["run", &args.name] } });
     print(&serde_json::to_string_pretty(&entry)?);
     if auth == AuthKind::Oauth {
@@ -545,6 +628,38 @@ fn add(args: AddArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Registers a named server, as `tether add` and `tether import` do: its
+/// static token and client secret go to the keychain first, then its
+/// settings to `servers.json`. Returns whether it existed already.
+fn register(
+    paths: &Paths,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    config: ServerConfig,
+    token: Option<&Secret>,
+    client_secret: Option<&Secret>,
+) -> Result<bool> {
+    servers::check_name(name)?;
+    let list = Servers::new(&paths.config);
+    let mut file = list.load()?;
+    let secrets = secrets_for(paths);
+    if let Some(token) = token {
+        runtime.block_on(secrets.set(&static_key(name), token))?;
+        // The app shows "ready" from this, without reading the keychain.
+        let state = tether::store::state::StateDir::new(&paths.state);
+        let mut facts = state.server(name)?;
+        facts.url = config.url.clone();
+        facts.static_token = true;
+        state.save_server(name, &facts)?;
+    }
+    if let Some(secret) = client_secret {
+        runtime.block_on(secrets.set(&client_secret_key(name), secret))?;
+    }
+    let existed = file.servers.insert(name.to_owned(), config).is_some();
+    list.save(&file)?;
+    Ok(existed)
 }
 
 /// Reads a secret from stdin when it is not a terminal, else from a prompt
@@ -875,6 +990,315 @@ fn client_metadata(args: ClientMetadataArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+impl ClientsArgs {
+    /// The platform whose client configs are edited: `--home`, else `$HOME`.
+    fn platform(&self) -> Result<Platform> {
+        let home = match &self.home {
+            Some(h) => h.clone(),
+            None => directories::BaseDirs::new()
+                .map(|b| b.home_dir().to_path_buf())
+                .context("cannot find the home directory; set HOME")?,
+        };
+        Ok(Platform::current(&home))
+    }
+
+    /// The program the entries run: `--command`, else this executable.
+    fn sidecar(&self) -> Result<PathBuf> {
+        let path = match &self.command {
+            Some(p) => p.clone(),
+            None => std::env::current_exe().context("cannot find the path of this tether program")?,
+        };
+        std::fs::canonicalize(&path).with_context(|| format!("{} does not exist", path.display()))
+    }
+
+    /// Restarts Claude Desktop when asked and when its config changed.
+    fn after(&self, claude_changed: bool) -> Result<()> {
+        if claude_changed {
+            if self.restart {
+                clients::restart_claude_desktop()?;
+                eprintln!("Restarted Claude Desktop.");
+            } else {
+                eprintln!(
+                    "Quit Claude Desktop (from its tray icon too) and start it again to load the change, or pass --restart."
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn install(args: InstallArgs) -> Result<ExitCode> {
+    servers::check_name(&args.name)?;
+    let platform = args.target.platform()?;
+    let sidecar = args.target.sidecar()?;
+    let targets: Vec<ClientId> = if args.all {
+        let found: Vec<ClientId> = ClientId::ALL
+            .iter()
+            .copied()
+            .filter(|c| clients::is_installed(*c, &platform))
+            .collect();
+        if found.is_empty() {
+            bail!("no MCP client was found on this computer; name one with --client");
+        }
+        found
+    } else if args.clients.is_empty() {
+        vec![ClientId::ClaudeDesktop]
+    } else {
+        args.clients.clone()
+    };
+    if let Ok(paths) = paths()
+        && let Ok(file) = Servers::new(&paths.config).load()
+        && !file.servers.contains_key(&args.name)
+    {
+        eprintln!(
+            "tether: warning: no server is named {0:?} yet; add it with `tether add {0} <url>`",
+            args.name
+        );
+    }
+    let (mut installed, mut errors) = (Vec::new(), Vec::new());
+    for id in &targets {
+        match clients::install(*id, &platform, &args.name, &sidecar) {
+            Ok(path) => {
+                eprintln!("Added {} to {} ({}).", args.name, id.name(), path.display());
+                installed.push(serde_json::json!({ "client": id.id(), "path": path }));
+            }
+            Err(e) => {
+                eprintln!("tether: error: {}: {e}", id.name());
+                errors.push(serde_json::json!({ "client": id.id(), "message": e.to_string() }));
+            }
+        }
+    }
+    if args.json {
+        print(&serde_json::to_string_pretty(
+            &serde_json::json!({ "installed": installed, "errors": errors }),
+        )?);
+    }
+    let claude = installed.iter().any(|r| r["client"] == ClientId::ClaudeDesktop.id());
+    args.target.after(claude)?;
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn uninstall(args: UninstallArgs) -> Result<ExitCode> {
+    let platform = args.target.platform()?;
+    let targets: Vec<ClientId> = if args.clients.is_empty() {
+        ClientId::ALL
+            .iter()
+            .copied()
+            .filter(|c| clients::tether_entries(*c, &platform).contains(&args.name))
+            .collect()
+    } else {
+        args.clients.clone()
+    };
+    let (mut removed, mut errors) = (Vec::new(), Vec::new());
+    for id in &targets {
+        match clients::uninstall(*id, &platform, &args.name) {
+            Ok(true) => {
+                let path = clients::config_path(*id, &platform).unwrap_or_default();
+                eprintln!("Removed {} from {} ({}).", args.name, id.name(), path.display());
+                removed.push(serde_json::json!({ "client": id.id(), "path": path }));
+            }
+            Ok(false) => eprintln!("{} has no entry {:?}.", id.name(), args.name),
+            Err(e) => {
+                eprintln!("tether: error: {}: {e}", id.name());
+                errors.push(serde_json::json!({ "client": id.id(), "message": e.to_string() }));
+            }
+        }
+    }
+    if targets.is_empty() {
+        eprintln!("No MCP client has an entry {:?}.", args.name);
+    }
+    if args.json {
+        print(&serde_json::to_string_pretty(
+            &serde_json::json!({ "removed": removed, "errors": errors }),
+        )?);
+    }
+    let claude = removed.iter().any(|r| r["client"] == ClientId::ClaudeDesktop.id());
+    args.target.after(claude)?;
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Whether `pick` (`<client>:<name>`) names this candidate (by its entry's
+/// name or the server name it gets).
+fn picked(pick: &str, c: &Candidate) -> bool {
+    pick.split_once(':')
+        .is_some_and(|(client, name)| client == c.client.id() && (name == c.name || name == c.server))
+}
+
+fn import(args: ImportArgs) -> Result<ExitCode> {
+    let platform = args.target.platform()?;
+    let found = clients::scan(&platform);
+    for problem in &found.problems {
+        eprintln!("tether: warning: skipped: {problem}");
+    }
+    for pick in &args.pick {
+        if pick
+            .split_once(':')
+            .is_none_or(|(c, n)| ClientId::from_id(c).is_none() || n.is_empty())
+        {
+            bail!("--pick {pick:?} is not of the form <client>:<name>, e.g. claude-desktop:linear");
+        }
+    }
+    let chosen: Vec<&Candidate> = found
+        .candidates
+        .iter()
+        .filter(|c| args.pick.is_empty() || args.pick.iter().any(|p| picked(p, c)))
+        .collect();
+    if args.dry_run {
+        let rows: Vec<serde_json::Value> = chosen
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "client": c.client.id(),
+                    "file": c.file,
+                    "name": c.name,
+                    "server": c.server,
+                    "url": c.url,
+                    "token_header": c.token_header,
+                    "has_secret": c.has_secret(),
+                    "ignored": c.options.ignored,
+                    "problem": c.problem,
+                })
+            })
+            .collect();
+        if args.json {
+            print(&serde_json::to_string_pretty(&rows)?);
+        } else if chosen.is_empty() {
+            print("No `npx mcp-remote` entries found.");
+        } else {
+            for c in &chosen {
+                let secret = match (&c.token_header, c.has_secret()) {
+                    (Some(h), _) => format!(", its {h} token moves to the keychain"),
+                    (None, true) => ", its client secret moves to the keychain".into(),
+                    _ => String::new(),
+                };
+                print(&format!(
+                    "{}: {} → tether server {} ({}{secret})",
+                    c.client.name(),
+                    c.name,
+                    c.server,
+                    c.url
+                ));
+                if let Some(p) = &c.problem {
+                    print(&format!("  cannot be imported: {p}"));
+                }
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let paths = paths()?;
+    let sidecar = args.target.sidecar()?;
+    let runtime = runtime()?;
+    let (mut imported, mut errors): (Vec<String>, Vec<serde_json::Value>) = (Vec::new(), Vec::new());
+    let mut claude = false;
+    for c in &chosen {
+        match import_one(c, &paths, &runtime, &sidecar) {
+            Ok(path) => {
+                eprintln!(
+                    "Imported {} from {} ({}): it now runs `tether run {}`.",
+                    c.name,
+                    c.client.name(),
+                    path.display(),
+                    c.server
+                );
+                for flag in &c.options.ignored {
+                    eprintln!(
+                        "tether: warning: {}: mcp-remote's {flag} has no Tether equivalent and was dropped",
+                        c.name
+                    );
+                }
+                claude |= c.client == ClientId::ClaudeDesktop;
+                if !imported.contains(&c.server) {
+                    imported.push(c.server.clone());
+                }
+            }
+            Err(e) => {
+                eprintln!("tether: error: {} ({}): {e:#}", c.name, c.client.name());
+                errors.push(serde_json::json!({ "name": c.name, "message": format!("{e:#}") }));
+            }
+        }
+    }
+    for pick in &args.pick {
+        if !found.candidates.iter().any(|c| picked(pick, c)) {
+            let name = pick.split_once(':').map_or(pick.as_str(), |(_, n)| n);
+            let message = format!("no `npx mcp-remote` entry {pick} was found");
+            eprintln!("tether: error: {message}");
+            errors.push(serde_json::json!({ "name": name, "message": message }));
+        }
+    }
+    if args.json {
+        print(&serde_json::to_string_pretty(
+            &serde_json::json!({ "imported": imported, "errors": errors }),
+        )?);
+    } else if chosen.is_empty() && args.pick.is_empty() {
+        eprintln!("No `npx mcp-remote` entries found.");
+    }
+    args.target.after(claude)?;
+    // With --json the errors are in the answer, for the app to show.
+    Ok(if errors.is_empty() || args.json {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Registers one candidate's server like `tether add` (its secrets into the
+/// keychain), then rewrites its entry as Tether's.
+fn import_one(c: &Candidate, paths: &Paths, runtime: &tokio::runtime::Runtime, sidecar: &Path) -> Result<PathBuf> {
+    if let Some(problem) = &c.problem {
+        bail!("{problem}");
+    }
+    servers::check_name(&c.server)?;
+    let url = config::parse_url(&c.url, c.options.allow_http)?;
+    if let Some(existing) = Servers::new(&paths.config).load()?.servers.get(&c.server)
+        && existing.url != url.as_str()
+    {
+        bail!(
+            "a server named {} already exists with another URL ({}); rename the entry in {} and import again",
+            c.server,
+            existing.url,
+            c.file.display()
+        );
+    }
+    let config = ServerConfig {
+        url: url.to_string(),
+        auth: if c.token.is_some() {
+            AuthKind::Bearer
+        } else {
+            AuthKind::Oauth
+        },
+        token_header: c
+            .token_header
+            .clone()
+            .filter(|h| !h.eq_ignore_ascii_case("authorization")),
+        headers: c.extra_headers.clone(),
+        client_id: c.options.client_id.clone(),
+        client_secret_env: None,
+        client_metadata_url: None,
+        scopes: c.options.scopes.clone(),
+        resource: c.options.resource.clone(),
+        callback_port: c.options.callback_port,
+        transport: c.options.transport,
+        allow_http: c.options.allow_http,
+    };
+    register(
+        paths,
+        runtime,
+        &c.server,
+        config,
+        c.token.as_ref(),
+        c.options.client_secret.as_ref(),
+    )?;
+    Ok(clients::convert(c, sidecar)?)
+}
+
 /// Parses sizes such as `20MiB`, `500KB`, `1048576`.
 fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
@@ -984,6 +1408,59 @@ mod tests {
         let o = oauth_overrides(&args, &env).unwrap();
         assert_eq!(o.client_id.as_deref(), Some("c"));
         assert_eq!(o.client_secret.unwrap().expose(), "s3\"cr3t");
+    }
+
+    #[test]
+    fn install_takes_clients_by_id_and_defaults_to_claude_desktop() {
+        let cli =
+            Cli::try_parse_from(["tether", "install", "linear", "--client", "zed", "--client", "vscode"]).unwrap();
+        let Command::Install(a) = cli.command else {
+            panic!("install expected")
+        };
+        assert_eq!(a.clients, [ClientId::Zed, ClientId::VsCode]);
+        let e = Cli::try_parse_from(["tether", "install", "linear", "--client", "emacs"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("not a client Tether knows"), "{e}");
+        assert!(Cli::try_parse_from(["tether", "install", "linear", "--all", "--client", "zed"]).is_err());
+    }
+
+    #[test]
+    fn import_picks_read_client_and_name() {
+        let cli = Cli::try_parse_from([
+            "tether",
+            "import",
+            "--dry-run",
+            "--json",
+            "--pick",
+            "claude-desktop:My Docs",
+        ])
+        .unwrap();
+        let Command::Import(a) = cli.command else {
+            panic!("import expected")
+        };
+        assert!(a.dry_run && a.json);
+        let platform = Platform::new(clients::Os::Linux, "/nonexistent".into(), []);
+        assert!(clients::find_mcp_remote(&platform).is_empty());
+        let c = Candidate {
+            client: ClientId::ClaudeDesktop,
+            file: "/x.json".into(),
+            name: "My Docs".into(),
+            server: "My-Docs".into(),
+            url: "https://d.example/mcp".into(),
+            headers: Vec::new(),
+            token_header: None,
+            token: None,
+            extra_headers: Vec::new(),
+            secret_env: Vec::new(),
+            options: Default::default(),
+            problem: None,
+        };
+        assert!(picked("claude-desktop:My Docs", &c));
+        assert!(picked("claude-desktop:My-Docs", &c));
+        assert!(!picked("cursor:My Docs", &c));
+        assert!(!picked("claude-desktop", &c));
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod bridge;
+pub mod clients;
 pub mod config;
 pub mod doctor;
 pub mod jsonrpc;

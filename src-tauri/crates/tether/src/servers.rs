@@ -79,6 +79,13 @@ pub struct Settings {
     /// where the authorization server supports it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_metadata_url: Option<String>,
+    /// The MCP clients (ids of `clients::ClientId`) the app adds new
+    /// servers to; empty means "ask" (the app ticks Claude Desktop).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<String>,
+    /// The app's log level ("info" or "debug").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
 }
 
 /// The whole file.

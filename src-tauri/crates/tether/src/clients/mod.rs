@@ -1,0 +1,410 @@
+//! The MCP clients whose config files Tether writes: Claude Desktop, Claude
+//! Code, Cursor, VS Code, Windsurf, Zed and Cline.
+//!
+//! Owns which file each client reads ([`paths`]), the shape of a Tether
+//! entry in it (a stdio entry: the absolute path of the `tether` binary and
+//! `["run", "<name>"]`, never a secret), and adding, finding and removing
+//! that entry while every other key, entry, comment and the formatting stay
+//! as they were ([`jsonc`]). Also the import of existing `npx mcp-remote`
+//! entries ([`import`]) and restarting Claude Desktop after a change
+//! ([`restart`]). The CLI (`tether install|uninstall|import`) and the tray
+//! app are thin layers over these functions.
+
+pub mod import;
+pub mod jsonc;
+pub mod paths;
+pub mod restart;
+
+use std::path::{Path, PathBuf};
+
+use jsonc_parser::cst::{CstInputValue, CstObject, CstRootNode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub use import::{Candidate, McpRemoteOptions, Scan, convert, find_mcp_remote, scan};
+pub use jsonc::{BACKUP_SUFFIX, Dialect};
+pub use paths::{Os, Platform};
+pub use restart::restart_claude_desktop;
+
+/// An MCP client Tether can configure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ClientId {
+    #[serde(rename = "claude-desktop")]
+    ClaudeDesktop,
+    #[serde(rename = "claude-code")]
+    ClaudeCode,
+    #[serde(rename = "cursor")]
+    Cursor,
+    #[serde(rename = "vscode")]
+    VsCode,
+    #[serde(rename = "windsurf")]
+    Windsurf,
+    #[serde(rename = "zed")]
+    Zed,
+    #[serde(rename = "cline")]
+    Cline,
+}
+
+impl ClientId {
+    /// Every client, Claude Desktop first.
+    pub const ALL: &'static [ClientId] = &[
+        ClientId::ClaudeDesktop,
+        ClientId::ClaudeCode,
+        ClientId::Cursor,
+        ClientId::VsCode,
+        ClientId::Windsurf,
+        ClientId::Zed,
+        ClientId::Cline,
+    ];
+
+    /// The id used on the command line and in the app: `claude-desktop`, ….
+    pub fn id(self) -> &'static str {
+        match self {
+            ClientId::ClaudeDesktop => "claude-desktop",
+            ClientId::ClaudeCode => "claude-code",
+            ClientId::Cursor => "cursor",
+            ClientId::VsCode => "vscode",
+            ClientId::Windsurf => "windsurf",
+            ClientId::Zed => "zed",
+            ClientId::Cline => "cline",
+        }
+    }
+
+    /// The name people know it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientId::ClaudeDesktop => "Claude Desktop",
+            ClientId::ClaudeCode => "Claude Code",
+            ClientId::Cursor => "Cursor",
+            ClientId::VsCode => "VS Code",
+            ClientId::Windsurf => "Windsurf",
+            ClientId::Zed => "Zed",
+            ClientId::Cline => "Cline",
+        }
+    }
+
+    /// The client with this id.
+    pub fn from_id(id: &str) -> Option<ClientId> {
+        ClientId::ALL.iter().copied().find(|c| c.id() == id)
+    }
+
+    /// The key of the object holding the servers.
+    pub fn servers_key(self) -> &'static str {
+        match self {
+            ClientId::VsCode => "servers",
+            ClientId::Zed => "context_servers",
+            _ => "mcpServers",
+        }
+    }
+
+    /// What the client's parser accepts.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            ClientId::Zed | ClientId::VsCode => Dialect::Jsonc,
+            _ => Dialect::Json,
+        }
+    }
+
+    /// The `type` a stdio entry carries, for clients that want one.
+    fn stdio_type(self) -> Option<&'static str> {
+        match self {
+            ClientId::ClaudeCode | ClientId::VsCode => Some("stdio"),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a client's config could not be read or changed, in words a person
+/// can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientsError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}; it was left as it was")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{path} is not valid JSON (line {line}, column {column}: {message}); fix it, or remove it, and try again: Tether never overwrites a file it cannot read"
+    )]
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path} is read-only, so Tether left it as it was; make it writable and try again")]
+    ReadOnly { path: PathBuf },
+    #[error("in {path}, {what} is not {expected}, so Tether left the file as it was")]
+    Shape {
+        path: PathBuf,
+        what: String,
+        expected: String,
+    },
+    #[error("{path} kept changing while Tether edited it (is the client rewriting it?); quit the client and try again")]
+    Busy { path: PathBuf },
+    #[error("in {path}, the entry {name:?} does not run Tether, so Tether left it as it is")]
+    NotTether { path: PathBuf, name: String },
+    #[error("no config file of {0} is known on this system")]
+    NoConfigPath(ClientId),
+    #[error("{0:?} is not a usable server name: use letters, digits, - and _ (at most 64)")]
+    BadName(String),
+    #[error("the path of the tether program must be absolute and readable as text, not {0:?}")]
+    BadCommand(PathBuf),
+    #[error("Claude Desktop was not found: {0}")]
+    ClaudeNotFound(String),
+    #[error("could not restart Claude Desktop: {0}")]
+    Restart(String),
+}
+
+/// The file `id` reads its MCP servers from on this platform.
+pub fn config_path(id: ClientId, p: &Platform) -> Option<PathBuf> {
+    Some(paths::config_file(id, p, &p.claude_msix_packages()))
+}
+
+/// Whether `id` looks installed: its config directory (or file) exists.
+pub fn is_installed(id: ClientId, p: &Platform) -> bool {
+    paths::install_markers(id, p, &p.claude_msix_packages())
+        .iter()
+        .any(|m| m.exists())
+}
+
+/// Whether `id`'s config has an entry `name` that runs `sidecar` with
+/// `["run", name]`.
+pub fn has_entry(id: ClientId, p: &Platform, name: &str, sidecar: &Path) -> bool {
+    let Some(path) = config_path(id, p) else {
+        return false;
+    };
+    let Ok(Some(doc)) = jsonc::read(&path, id.dialect()) else {
+        return false;
+    };
+    doc.get(id.servers_key())
+        .and_then(|s| s.get(name))
+        .and_then(tether_entry)
+        .is_some_and(|(command, server)| server == name && same_program(&command, sidecar))
+}
+
+/// Adds (or updates) the entry `name` running `sidecar` in `id`'s config,
+/// creating the file and its directory when needed. Returns the file.
+pub fn install(id: ClientId, p: &Platform, name: &str, sidecar: &Path) -> Result<PathBuf, ClientsError> {
+    crate::servers::check_name(name).map_err(|_| ClientsError::BadName(name.to_owned()))?;
+    let command = command_text(sidecar)?;
+    let path = config_path(id, p).ok_or(ClientsError::NoConfigPath(id))?;
+    jsonc::edit(&path, id.dialect(), &[], |root| {
+        let servers = servers_object(root, id, &path)?;
+        Ok(((), put_entry(&servers, id, name, name, &command, &[], &path)?))
+    })?;
+    Ok(path)
+}
+
+/// Removes Tether's entry `name` from `id`'s config. `Ok(false)` when there
+/// is none; an entry of that name that does not run Tether is left alone
+/// (an error).
+pub fn uninstall(id: ClientId, p: &Platform, name: &str) -> Result<bool, ClientsError> {
+    let path = config_path(id, p).ok_or(ClientsError::NoConfigPath(id))?;
+    if !path.exists() {
+        return Ok(false);
+    }
+    let (removed, _) = jsonc::edit(&path, id.dialect(), &[], |root| {
+        let Some(servers) = root
+            .object_value()
+            .and_then(|o| o.get(id.servers_key()))
+            .and_then(|p| p.object_value())
+        else {
+            return Ok((false, false));
+        };
+        let Some(prop) = servers.get(name) else {
+            return Ok((false, false));
+        };
+        let ours = prop
+            .value()
+            .and_then(|v| v.to_serde_value())
+            .as_ref()
+            .and_then(tether_entry)
+            .is_some_and(|(_, server)| server == name);
+        if !ours {
+            return Err(ClientsError::NotTether {
+                path: path.clone(),
+                name: name.to_owned(),
+            });
+        }
+        prop.remove();
+        Ok((true, true))
+    })?;
+    Ok(removed)
+}
+
+/// The names of the Tether entries in `id`'s config (empty when it has
+/// none or cannot be read).
+pub fn tether_entries(id: ClientId, p: &Platform) -> Vec<String> {
+    let Some(path) = config_path(id, p) else {
+        return Vec::new();
+    };
+    let Ok(Some(doc)) = jsonc::read(&path, id.dialect()) else {
+        return Vec::new();
+    };
+    doc.get(id.servers_key())
+        .and_then(Value::as_object)
+        .map(|servers| {
+            servers
+                .iter()
+                .filter(|(k, v)| tether_entry(v).is_some_and(|(_, server)| &server == *k))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An entry's command and server name when it has the shape of a Tether
+/// entry (`args` starting with `run <name>`; Zed's older
+/// `{"command": {"path", "args"}}` too).
+fn tether_entry(entry: &Value) -> Option<(String, String)> {
+    let (command, args) = match entry.get("command")? {
+        Value::String(c) => (c.clone(), entry.get("args")?),
+        Value::Object(o) => (o.get("path")?.as_str()?.to_owned(), o.get("args")?),
+        _ => return None,
+    };
+    let args = args.as_array()?;
+    match (args.first()?.as_str()?, args.get(1)?.as_str()?) {
+        ("run", server) if !server.starts_with("http://") && !server.starts_with("https://") => {
+            Some((command, server.to_owned()))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `command` (from a config) names the program at `sidecar`.
+fn same_program(command: &str, sidecar: &Path) -> bool {
+    let command = Path::new(command);
+    command == sidecar
+        || match (std::fs::canonicalize(command), std::fs::canonicalize(sidecar)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+}
+
+/// The sidecar's path as the text of a `command`.
+fn command_text(sidecar: &Path) -> Result<String, ClientsError> {
+    match sidecar.to_str() {
+        Some(s) if sidecar.is_absolute() || s.starts_with('/') => Ok(s.to_owned()),
+        _ => Err(ClientsError::BadCommand(sidecar.to_owned())),
+    }
+}
+
+/// The object of servers in `root`, created when missing (Claude Desktop
+/// sometimes drops `mcpServers`) or `null`.
+fn servers_object(root: &CstRootNode, id: ClientId, path: &Path) -> Result<CstObject, ClientsError> {
+    let top = root.object_value_or_set();
+    let key = id.servers_key();
+    match top.get(key) {
+        None => Ok(top.append(key, CstInputValue::Object(Vec::new())).object_value_or_set()),
+        Some(prop) => match prop.value() {
+            Some(v) if v.as_object().is_some() => Ok(prop.object_value_or_set()),
+            Some(v) if v.as_null_keyword().is_some() => Ok(prop.object_value_or_set()),
+            _ => Err(ClientsError::Shape {
+                path: path.to_owned(),
+                what: format!("{key:?}"),
+                expected: "an object".into(),
+            }),
+        },
+    }
+}
+
+/// The keys of a remote entry that a stdio entry must not keep.
+const REMOTE_KEYS: &[&str] = &["url", "serverUrl", "headers", "headersHelper", "oauth", "transportType"];
+
+/// Writes Tether's entry for `server` under `key` (renaming the entry found
+/// under `old_key` when it differs), keeping the entry's other keys
+/// (`disabled`, `autoApprove`, …) and removing the variables `drop_env`
+/// from its `env`. Returns whether anything changed.
+fn put_entry(
+    servers: &CstObject,
+    id: ClientId,
+    old_key: &str,
+    server: &str,
+    command: &str,
+    drop_env: &[String],
+    path: &Path,
+) -> Result<bool, ClientsError> {
+    let key = server;
+    let mut fields: Vec<(&str, Value)> = Vec::new();
+    if let Some(t) = id.stdio_type() {
+        fields.push(("type", json!(t)));
+    }
+    fields.push(("command", json!(command)));
+    fields.push(("args", json!(["run", server])));
+    let existing = servers.get(old_key);
+    if old_key != key && servers.get(key).is_some() {
+        return Err(ClientsError::Shape {
+            path: path.to_owned(),
+            what: format!("the entry {old_key:?}"),
+            expected: format!("renamable to {key:?}, which is taken"),
+        });
+    }
+    let Some(prop) = existing else {
+        let entry = CstInputValue::Object(fields.iter().map(|(k, v)| ((*k).to_owned(), jsonc::input(v))).collect());
+        servers.append(key, entry);
+        return Ok(true);
+    };
+    let mut changed = false;
+    if old_key != key
+        && let Some(name) = prop.name().and_then(|n| n.as_string_lit())
+    {
+        name.set_raw_value(serde_json::to_string(key).unwrap_or_default());
+        changed = true;
+    }
+    let Some(entry) = prop.value().and_then(|v| v.as_object()) else {
+        let entry = CstInputValue::Object(fields.iter().map(|(k, v)| ((*k).to_owned(), jsonc::input(v))).collect());
+        prop.set_value(entry);
+        return Ok(true);
+    };
+    for (k, v) in &fields {
+        match entry.get(k) {
+            Some(p) if p.value().and_then(|n| n.to_serde_value()).as_ref() == Some(v) => {}
+            Some(p) => {
+                p.set_value(jsonc::input(v));
+                changed = true;
+            }
+            None => {
+                entry.append(k, jsonc::input(v));
+                changed = true;
+            }
+        }
+    }
+    // A remote entry's "type" ("http", "sse", "streamableHttp") goes too.
+    if id.stdio_type().is_none()
+        && let Some(p) = entry.get("type")
+        && p.value().and_then(|v| v.to_serde_value()) != Some(json!("stdio"))
+    {
+        p.remove();
+        changed = true;
+    }
+    for k in REMOTE_KEYS {
+        if let Some(p) = entry.get(k) {
+            p.remove();
+            changed = true;
+        }
+    }
+    if !drop_env.is_empty()
+        && let Some(env_prop) = entry.get("env")
+        && let Some(env) = env_prop.object_value()
+    {
+        for var in drop_env {
+            if let Some(p) = env.get(var) {
+                p.remove();
+                changed = true;
+            }
+        }
+        if env.properties().is_empty() {
+            env_prop.remove();
+        }
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests;
