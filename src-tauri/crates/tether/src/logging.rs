@@ -55,10 +55,12 @@ pub fn init(options: &LogOptions) -> Option<String> {
     warning
 }
 
-/// Tether's own events at `level`; other crates' only when they warn.
+/// Tether's own events (the core's and the app's) at `level`; other crates'
+/// only when they warn.
 fn only_tether(level: LevelFilter) -> tracing_subscriber::filter::Targets {
     tracing_subscriber::filter::Targets::new()
         .with_target("tether", level)
+        .with_target("tether_app", level)
         .with_default(LevelFilter::WARN.min(level))
 }
 

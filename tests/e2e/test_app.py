@@ -1,0 +1,485 @@
+"""The Tether app end to end, as a person uses it: the built `tether-app`
+(with the built `tether` beside it as its sidecar) under Xvfb, its window
+driven by WebDriver (tauri-driver over Debian's WebKitWebDriver), its tray
+menu read and clicked through a StatusNotifier host on the test's D-Bus
+session (sni_host.py), real files in a temporary HOME, the real Secret
+Service, and a real OAuth server (oidc-provider in front of
+server-everything) with the scripted browser as $BROWSER.
+
+Screenshots of the window and of the tray menu go to tests/.artifacts/app/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bridge import ROOT, tether_bin
+from conftest import free_port, wait_for_port
+from fakes import FakeMcp
+from oauth_peer import OAuthMcp
+from test_oauth import stored_tokens
+
+E2E = Path(__file__).resolve().parent
+APP = Path(os.environ.get("TETHER_APP_BIN") or ROOT / "target" / "debug" / "tether-app")
+ARTIFACTS = ROOT / "tests" / ".artifacts" / "app"
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-gi imports only there
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("DBUS_SESSION_BUS_ADDRESS"),
+    reason="needs a D-Bus session with a Secret Service: tests/run runs the tests in one",
+)
+
+
+def require(path_or_cmd: str) -> str:
+    found = shutil.which(path_or_cmd) or (path_or_cmd if Path(path_or_cmd).exists() else None)
+    if not found:
+        pytest.fail(f"{path_or_cmd} is missing: tests/run installs it (and builds the app)")
+    return found
+
+
+# --- the desktop: X server, tray host, WebDriver -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A private X server (Xvfb picks a free display number)."""
+    xvfb = require("Xvfb")
+    r, w = os.pipe()
+    proc = subprocess.Popen([xvfb, "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as f:
+        number = f.readline().strip()
+    assert number, "Xvfb did not report a display"
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(5)
+
+
+class TrayHost:
+    """The StatusNotifier host (sni_host.py), asked line by line."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([require(SYSTEM_PYTHON), str(E2E / "sni_host.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert json.loads(self._line()) == {"ready": True}
+
+    def _line(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line, "the tray host died"
+        return line
+
+    def ask(self, command: str):
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self._line())
+
+    def wait_for_item(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ask("items"):
+                return
+            time.sleep(0.1)
+        pytest.fail("the app's tray icon never registered with the tray host")
+
+    def menu(self) -> list[dict]:
+        return self.ask("menu")
+
+    def find(self, label_start: str, items: list[dict] | None = None) -> dict | None:
+        for item in items if items is not None else self.menu():
+            if item["label"].startswith(label_start):
+                return item
+            found = self.find(label_start, item["children"])
+            if found:
+                return found
+        return None
+
+    def wait_for(self, label_start: str, timeout: float = 20) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            item = self.find(label_start)
+            if item:
+                return item
+            time.sleep(0.2)
+        pytest.fail(f"no tray menu item starts with {label_start!r}; the menu: {json.dumps(self.menu())}")
+
+    def click(self, label_start: str) -> None:
+        item = self.wait_for(label_start)
+        assert item["enabled"], f"{item['label']!r} is disabled"
+        self.ask(f"click {item['id']}")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+@pytest.fixture
+def tray():
+    host = TrayHost()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def user(tmp_path):
+    """A person's machine: a HOME with Claude Desktop installed (its config
+    holds another server and keys Tether must keep), and Tether's own home."""
+    home = tmp_path / "home"
+    claude = home / ".config" / "Claude"
+    claude.mkdir(parents=True)
+    (claude / "claude_desktop_config.json").write_text(
+        json.dumps({"mcpServers": {"filesystem": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]}}, "globalShortcut": "Ctrl+Space"}, indent=2)
+    )
+    return {"home": home, "tether_home": tmp_path / "tether-home", "claude_config": claude / "claude_desktop_config.json", "browser_log": tmp_path / "browser.log"}
+
+
+def app_env(display: str, user: dict) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "APPDATA", "LOCALAPPDATA", "CLAUDE_CONFIG_DIR", "WAYLAND_DISPLAY")}
+    env.update(
+        {
+            "DISPLAY": display,
+            "HOME": str(user["home"]),
+            "TETHER_HOME": str(user["tether_home"]),
+            "BROWSER": str(E2E / "fake_browser.py"),
+            "FAKE_BROWSER_LOG": str(user["browser_log"]),
+            "NO_AT_BRIDGE": "1",
+        }
+    )
+    return env
+
+
+@contextlib.contextmanager
+def window(display: str, user: dict):
+    """The app started by tauri-driver with its window open, as a WebDriver session."""
+    from selenium import webdriver
+    from selenium.webdriver.common.options import ArgOptions
+
+    require(str(APP))
+    require("WebKitWebDriver")
+    port, native = free_port(), free_port()
+    driver_log = open(user["home"].parent / "tauri-driver.log", "wb")
+    proc = subprocess.Popen(
+        [require("tauri-driver"), "--port", str(port), "--native-port", str(native)],
+        env=app_env(display, user),
+        stdout=driver_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        # tauri-driver listens before the WebKitWebDriver it starts does.
+        wait_for_port(port, proc)
+        wait_for_port(native, proc)
+        opts = ArgOptions()
+        opts.set_capability("browserName", "wry")
+        opts.set_capability("tauri:options", {"application": str(APP), "args": ["--open"]})
+        d = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
+        try:
+            d.set_window_size(900, 680)
+            yield d
+        finally:
+            d.quit()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        driver_log.close()
+
+
+def wait(d, condition, timeout: float = 30, what: str = "the window"):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(d, timeout, poll_frequency=0.2).until(lambda _: condition())
+    except Exception as e:  # noqa: BLE001 - say what was on screen
+        shot(d, "failure")
+        body = d.find_element("css selector", "body").text
+        raise AssertionError(f"{what} never got there; the window shows:\n{body}") from e
+
+
+def shot(d, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    d.save_screenshot(str(path))
+    return path
+
+
+def css(d, selector: str):
+    return d.find_element("css selector", selector)
+
+
+def click(d, selector: str, timeout: float = 10) -> None:
+    """Clicks `selector`, again if the live list redrew it meanwhile."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            css(d, selector).click()
+            return
+        except StaleElementReferenceException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def present(d, selector: str):
+    found = d.find_elements("css selector", selector)
+    return found[0] if found else None
+
+
+def files_under(*roots: Path):
+    for root in roots:
+        for p in root.rglob("*"):
+            if p.is_file():
+                yield p
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_a_person_adds_an_oauth_server_signs_in_with_one_click_and_claude_desktop_gets_the_entry(display, user, everything_http):
+    with OAuthMcp(everything_http, access_ttl=120) as peer, window(display, user) as d:
+        wait(d, lambda: present(d, "#nav-add"), what="the window")
+        css(d, "#nav-add").click()
+        css(d, "#add-url").send_keys(peer.mcp_url)
+        css(d, "#add-check").click()
+        kind = wait(d, lambda: present(d, "#add-kind[data-kind]"), what="the probe's verdict")
+        assert kind.get_attribute("data-kind") == "oauth", kind.text
+        name = css(d, "#add-name")
+        name.clear()
+        name.send_keys("everything")
+        claude = css(d, "input[name=client][value=claude-desktop]")
+        if not claude.is_selected():
+            claude.click()
+        shot(d, "add-server")
+        css(d, "#add-submit").click()
+        wait(d, lambda: (e := present(d, "#add-signin")) is not None and e.get_attribute("data-state") == "done", timeout=90, what="the sign-in")
+        result = css(d, "#add-result").text
+        assert str(user["claude_config"]) in result, result
+        shot(d, "signed-in")
+
+        click(d, "#nav-servers")
+        row = wait(d, lambda: present(d, "[data-server=everything][data-state=signed-in]"), what="the server row turning signed in")
+        assert "signed in" in row.text
+        shot(d, "servers")
+
+        # Diagnose shows `tether doctor`'s report in the window.
+        click(d, "[data-server=everything] [data-action=diagnose]")
+        summary = wait(d, lambda: (e := present(d, "#diagnose-summary")) is not None and e.text, timeout=90, what="the doctor's report")
+        ids = set(d.execute_script("return [...document.querySelectorAll('li[data-finding]')].map(e => e.dataset.finding)"))
+        assert {"url.https", "net.dns", "mcp.initialize"} <= ids, (summary, ids)
+        assert not d.find_elements("css selector", "li[data-finding][data-level=error]"), summary
+        shot(d, "diagnose")
+
+    # One browser visit did it.
+    opened = [line for line in user["browser_log"].read_text().splitlines() if " open " in line]
+    assert len(opened) == 1, opened
+    # Claude Desktop's config gained a stdio entry running the sidecar, and
+    # kept everything else.
+    config = json.loads(user["claude_config"].read_text())
+    assert config["mcpServers"]["everything"] == {"command": str(APP.parent / "tether"), "args": ["run", "everything"]}
+    assert config["mcpServers"]["filesystem"]["command"] == "npx"
+    assert config["globalShortcut"] == "Ctrl+Space"
+    # The tokens are in the keychain and in no file.
+    tokens = stored_tokens(user["tether_home"])
+    secrets = [tokens["access_token"], tokens["refresh_token"]]
+    assert all(len(s) > 20 for s in secrets)
+    for f in files_under(user["home"], user["tether_home"]):
+        data = f.read_bytes()
+        for s in secrets:
+            assert s.encode() not in data, f"a token is in {f}"
+
+
+def test_an_npx_mcp_remote_entry_is_imported_in_one_click_and_its_token_moves_to_the_keychain(display, user):
+    token = "imported-app-token-5d2e91"
+    with FakeMcp() as fake:
+        fake.require_token = token
+        config = json.loads(user["claude_config"].read_text())
+        config["mcpServers"]["corp"] = {"command": "npx", "args": ["-y", "mcp-remote", fake.url, "--header", "Authorization:${AUTH}"], "env": {"AUTH": f"Bearer {token}"}}
+        user["claude_config"].write_text(json.dumps(config, indent=2))
+        with window(display, user) as d:
+            wait(d, lambda: present(d, "#nav-add"))
+            css(d, "#nav-add").click()
+            pick = wait(d, lambda: present(d, "#import-list input[name=import][value='claude-desktop:corp']"), what="the import list")
+            if not pick.is_selected():
+                pick.click()
+            shot(d, "import")
+            css(d, "#import-submit").click()
+            wait(d, lambda: "corp" in ((e := present(d, "#import-result")) and e.text or ""), what="the import result")
+            click(d, "#nav-servers")
+            wait(d, lambda: present(d, "[data-server=corp]"), what="the imported server in the list")
+            shot(d, "imported")
+        after = json.loads(user["claude_config"].read_text())
+        assert after["mcpServers"]["corp"]["command"] == str(APP.parent / "tether")
+        assert after["mcpServers"]["corp"]["args"] == ["run", "corp"]
+        assert "env" not in after["mcpServers"]["corp"] or "AUTH" not in after["mcpServers"]["corp"]["env"]
+        for f in files_under(user["home"], user["tether_home"]):
+            assert token.encode() not in f.read_bytes(), f"the token is still in {f}"
+        # Claude Desktop's new entry works: the token comes from the keychain.
+        env = {**os.environ, "TETHER_HOME": str(user["tether_home"])}
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+        r = subprocess.run([after["mcpServers"]["corp"]["command"], *after["mcpServers"]["corp"]["args"]], input=json.dumps(init) + "\n", capture_output=True, text=True, timeout=30, env=env)
+        assert '"result"' in r.stdout, r.stdout + r.stderr
+
+
+def test_the_tray_menu_lists_each_server_with_its_state_and_its_actions_work(display, user, tray):
+    # A server that needs no sign-in, added from the CLI; the tray shows it.
+    with FakeMcp() as fake:
+        env = app_env(display, user)
+        r = subprocess.run([tether_bin(), "add", "docs", fake.url, "--no-auth"], capture_output=True, text=True, timeout=30, env=env)
+        assert r.returncode == 0, r.stderr
+        log = open(user["home"].parent / "app.log", "wb")
+        app = subprocess.Popen([require(str(APP))], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            tray.wait_for_item()
+            item = tray.ask("item")
+            assert item.get("Status") == "Active", item
+            icon = Path(item["IconThemePath"] or "/") / f"{item['IconName']}.png"
+            if not icon.exists():
+                icon = Path(item["IconName"])
+            assert icon.is_file(), item
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(icon, ARTIFACTS / "tray-icon.png")
+            menu = tray.menu()
+            labels = [i["label"] for i in menu if i["type"] != "separator"]
+            assert labels[0].startswith("docs — "), labels
+            assert {"Add server…", "Open Tether", "Set up Claude Desktop…", "Start at login", "Quit"} <= set(labels), labels
+            docs = tray.find("docs — ", menu)
+            assert [c["label"] for c in docs["children"]] == ["Diagnose", "Copy the Claude config entry"], docs
+            autostart = tray.find("Start at login", menu)
+            assert autostart["toggle"] == 0
+            render_menu(menu, ARTIFACTS / "tray-menu.png")
+
+            # A second launch does not start a second tray: it exits and the
+            # first one stays.
+            second = subprocess.run([str(APP)], env=env, capture_output=True, timeout=30)
+            assert second.returncode == 0
+            assert app.poll() is None
+            assert len(tray.ask("items")) == 1
+
+            # "Set up Claude Desktop…" writes the entry.
+            tray.click("Set up Claude Desktop")
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and "docs" not in json.loads(user["claude_config"].read_text()).get("mcpServers", {}):
+                time.sleep(0.2)
+            config = json.loads(user["claude_config"].read_text())
+            assert config["mcpServers"]["docs"]["args"] == ["run", "docs"]
+            assert "filesystem" in config["mcpServers"]
+
+            # Quit quits.
+            tray.click("Quit")
+            assert app.wait(15) == 0
+        finally:
+            if app.poll() is None:
+                app.kill()
+            log.close()
+
+
+def test_the_tray_notices_when_claude_desktop_drops_its_servers_and_puts_them_back(display, user, tray):
+    with FakeMcp() as fake:
+        env = app_env(display, user)
+        assert subprocess.run([tether_bin(), "add", "docs", fake.url, "--no-auth"], capture_output=True, timeout=30, env=env).returncode == 0
+        assert subprocess.run([tether_bin(), "install", "docs"], capture_output=True, timeout=30, env=env).returncode == 0
+        log_path = user["home"].parent / "app.log"
+        with open(log_path, "wb") as log:
+            app = subprocess.Popen([require(str(APP))], env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                tray.wait_for_item()
+                # Claude Desktop rewrites its file without `mcpServers`.
+                user["claude_config"].write_text(json.dumps({"globalShortcut": "Ctrl+Space"}))
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and "lost Tether's entries" not in log_path.read_text(errors="replace"):
+                    time.sleep(0.2)
+                assert "lost Tether's entries" in log_path.read_text(errors="replace")
+                tray.click("Set up Claude Desktop")
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and "docs" not in json.loads(user["claude_config"].read_text()).get("mcpServers", {}):
+                    time.sleep(0.2)
+                config = json.loads(user["claude_config"].read_text())
+                assert config["mcpServers"]["docs"]["args"] == ["run", "docs"]
+                assert config["globalShortcut"] == "Ctrl+Space"
+            finally:
+                app.terminate()
+                app.wait(10)
+
+
+def test_the_tray_menu_opens_from_the_icon_on_an_xembed_panel(display, user):
+    """Without a StatusNotifier host (older panels), the icon sits in an
+    XEmbed tray; a click on it opens the menu. The screenshot is the menu a
+    person sees."""
+    with FakeMcp() as fake:
+        env = app_env(display, user)
+        assert subprocess.run([tether_bin(), "add", "docs", fake.url, "--no-auth"], capture_output=True, timeout=30, env=env).returncode == 0
+        panel = subprocess.Popen(
+            [require("trayer"), "--edge", "bottom", "--align", "right", "--widthtype", "pixel", "--width", "120", "--heighttype", "pixel", "--height", "32",
+             "--transparent", "true", "--alpha", "0", "--tint", "0x202020"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        app = subprocess.Popen([require(str(APP))], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            xdotool = require("xdotool")
+            geometry = None
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and geometry is None:
+                found = subprocess.run([xdotool, "search", "--class", "trayer"], capture_output=True, text=True, env=env).stdout.split()
+                for w in found:
+                    g = dict(line.split("=", 1) for line in subprocess.run([xdotool, "getwindowgeometry", "--shell", w], capture_output=True, text=True, env=env).stdout.split())
+                    if int(g["WIDTH"]) >= 100:
+                        geometry = {k: int(v) for k, v in g.items() if k in ("X", "Y", "WIDTH", "HEIGHT")}
+                time.sleep(0.2)
+            assert geometry, "the panel never showed"
+            time.sleep(2)  # the icon docks into the panel
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            before, after = ARTIFACTS / "panel-before.png", ARTIFACTS / "tray-menu-xembed.png"
+            subprocess.run(["import", "-window", "root", str(before)], env=env, check=True, timeout=30)
+            x, y = geometry["X"] + geometry["WIDTH"] - 16, geometry["Y"] + geometry["HEIGHT"] // 2
+            subprocess.run([xdotool, "mousemove", str(x), str(y)], env=env, check=True)
+            time.sleep(0.5)
+            subprocess.run([xdotool, "click", "1"], env=env, check=True)
+            time.sleep(1.5)
+            subprocess.run(["import", "-window", "root", str(after)], env=env, check=True, timeout=30)
+            # The menu appeared above the panel: the screen changed there.
+            diff = subprocess.run(["compare", "-metric", "AE", str(before), str(after), "null:"], capture_output=True, text=True, env=env)
+            changed = int(float(diff.stderr.split()[0]))
+            assert changed > 5000, f"clicking the icon changed {changed} pixels: no menu"
+            # Keep the corner with the panel and its menu.
+            left, top = max(0, geometry["X"] + geometry["WIDTH"] - 560), max(0, geometry["Y"] + geometry["HEIGHT"] - 440)
+            subprocess.run(["convert", str(after), "-crop", f"560x440+{left}+{top}", "+repage", str(after)], env=env, check=True, timeout=30)
+            before.unlink(missing_ok=True)
+        finally:
+            app.terminate()
+            app.wait(10)
+            panel.terminate()
+            panel.wait(10)
+
+
+def render_menu(menu: list[dict], path: Path) -> None:
+    """Draws the menu the tray host received (labels, submenus, toggles,
+    disabled items) as a PNG, so a person can look at it."""
+    lines: list[str] = []
+
+    def walk(items, depth):
+        for i in items:
+            if i["type"] == "separator":
+                lines.append("  " * depth + "────────────")
+                continue
+            mark = "[x] " if i["toggle"] == 1 else "[ ] " if i["toggle"] == 0 else ""
+            suffix = " ▸" if i["children"] else ""
+            dim = "" if i["enabled"] else "  (disabled)"
+            lines.append("  " * depth + mark + i["label"] + suffix + dim)
+            walk(i["children"], depth + 1)
+
+    walk(menu, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.with_suffix(".txt")
+    text.write_text("\n".join(lines) + "\n")
+    convert = shutil.which("convert")
+    if convert:
+        subprocess.run([convert, "-background", "white", "-fill", "black", "-font", "DejaVu-Sans", "-pointsize", "15", "label:" + "\n".join(lines), "-bordercolor", "white", "-border", "12", str(path)], check=False, capture_output=True, timeout=30)

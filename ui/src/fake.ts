@@ -1,0 +1,394 @@
+// A backend with no Tauri behind it: for the tests, and for looking at the
+// window in a browser (`npm run dev`, then open /?fake).
+
+import type {
+  AddRequest,
+  Backend,
+  ClientRow,
+  DoctorReport,
+  ImportResult,
+  ImportRow,
+  InstallResult,
+  NavigateTo,
+  Pick,
+  Probe,
+  ServerRow,
+  Settings,
+  Unlisten,
+} from './api';
+
+export interface FakeOptions {
+  servers?: ServerRow[];
+  clients?: ClientRow[];
+  candidates?: ImportRow[];
+  settings?: Settings;
+  /** Probe answers by URL; others are "open", or fail when the host is "down". */
+  probes?: Record<string, Probe>;
+  /** Milliseconds each call takes (the preview uses a few hundred). */
+  delay?: number;
+  now?: () => number;
+}
+
+const SIDE = '/usr/lib/tether/tether';
+
+export const FAKE_CLIENTS: ClientRow[] = [
+  { id: 'claude-desktop', name: 'Claude Desktop', installed: true, path: '~/.config/Claude/claude_desktop_config.json', configured: [] },
+  { id: 'claude-code', name: 'Claude Code', installed: true, path: '~/.claude.json', configured: [] },
+  { id: 'cursor', name: 'Cursor', installed: false, path: '~/.cursor/mcp.json', configured: [] },
+  { id: 'vscode', name: 'VS Code', installed: false, path: '~/.config/Code/User/mcp.json', configured: [] },
+  { id: 'windsurf', name: 'Windsurf', installed: false, path: '~/.codeium/windsurf/mcp_config.json', configured: [] },
+  { id: 'zed', name: 'Zed', installed: false, path: '~/.config/zed/settings.json', configured: [] },
+  { id: 'cline', name: 'Cline', installed: false, path: null, configured: [] },
+];
+
+export function sampleServers(now: number): ServerRow[] {
+  return [
+    {
+      name: 'linear',
+      url: 'https://mcp.linear.app/mcp',
+      auth: 'oauth',
+      state: 'signed-in',
+      expires_at: now + 47 * 60 + 10,
+      issuer: 'https://mcp.linear.app',
+      scopes: 'read write',
+      signed_in_at: now - 3600,
+      last_error: null,
+      clients: ['claude-desktop', 'claude-code'],
+    },
+    {
+      name: 'notion',
+      url: 'https://mcp.notion.com/mcp',
+      auth: 'oauth',
+      state: 'needs-sign-in',
+      issuer: null,
+      scopes: null,
+      signed_in_at: null,
+      last_error: null,
+      clients: ['claude-desktop'],
+    },
+    {
+      name: 'internal',
+      url: 'https://tools.example.com/mcp',
+      auth: 'bearer',
+      state: 'error',
+      message: 'tools.example.com answered HTTP 502 to initialize',
+      issuer: null,
+      scopes: null,
+      signed_in_at: null,
+      last_error: 'tools.example.com answered HTTP 502 to initialize',
+      clients: [],
+    },
+  ];
+}
+
+export const SAMPLE_CANDIDATES: ImportRow[] = [
+  { client: 'claude-desktop', file: '~/.config/Claude/claude_desktop_config.json', name: 'github', url: 'https://api.githubcopilot.com/mcp/', token_header: 'Authorization', has_secret: true },
+  { client: 'cursor', file: '~/.cursor/mcp.json', name: 'sentry', url: 'https://mcp.sentry.dev/mcp', token_header: null, has_secret: false },
+];
+
+export const SAMPLE_REPORT = (url: string): DoctorReport => ({
+  url,
+  findings: [
+    { id: 'url.https', level: 'ok', title: 'The URL is https', saw: 'https', breaks: [], fix: null, example: null },
+    { id: 'net.dns', level: 'ok', title: 'The host name resolves', saw: 'tools.example.com → 203.0.113.7', breaks: [], fix: null, example: null },
+    {
+      id: 'auth.challenge',
+      level: 'warning',
+      title: 'The 401 names its resource metadata',
+      saw: 'WWW-Authenticate: Bearer (no resource_metadata)',
+      breaks: ['claude-connectors'],
+      fix: 'add resource_metadata="https://tools.example.com/.well-known/oauth-protected-resource" to the challenge',
+      example: 'WWW-Authenticate: Bearer resource_metadata="https://tools.example.com/.well-known/oauth-protected-resource"',
+    },
+    {
+      id: 'transport.initialize',
+      level: 'error',
+      title: 'initialize answers',
+      saw: 'HTTP 502 Bad Gateway',
+      breaks: ['claude-connectors', 'claude-code', 'mcp-remote', 'tether'],
+      fix: 'check the reverse proxy in front of the server',
+      example: null,
+    },
+  ],
+  summary: { ok: 2, skipped: 0, warnings: 1, errors: 1 },
+});
+
+type Handlers = {
+  changed: Set<() => void>;
+  wiped: Set<(missing: string[]) => void>;
+  navigate: Set<(to: NavigateTo) => void>;
+};
+
+/** A backend that keeps everything in memory. Every method can be spied on
+ * or replaced in tests; `emit*` fire the events the app would. */
+export class FakeBackend implements Backend {
+  servers: ServerRow[];
+  clients: ClientRow[];
+  candidates: ImportRow[];
+  settings: Settings;
+  probes: Record<string, Probe>;
+  tokens = new Map<string, string>();
+  clipboard: string | null = null;
+  restarts = 0;
+  delay: number;
+  now: () => number;
+  private handlers: Handlers = { changed: new Set(), wiped: new Set(), navigate: new Set() };
+
+  constructor(opts: FakeOptions = {}) {
+    this.now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+    this.servers = opts.servers ?? [];
+    this.clients = opts.clients ?? FAKE_CLIENTS.map((c) => ({ ...c }));
+    this.candidates = opts.candidates ?? [];
+    this.settings = opts.settings ?? { clients: [], client_metadata_url: null, start_at_login: false, log_level: 'info' };
+    this.probes = opts.probes ?? {};
+    this.delay = opts.delay ?? 0;
+  }
+
+  private async wait(): Promise<void> {
+    if (this.delay) await new Promise((r) => setTimeout(r, this.delay));
+  }
+
+  private find(name: string): ServerRow {
+    const s = this.servers.find((x) => x.name === name);
+    if (!s) throw `no server named "${name}"`;
+    return s;
+  }
+
+  private update(name: string, patch: Partial<ServerRow>): void {
+    this.servers = this.servers.map((s) => (s.name === name ? { ...s, ...patch } : s));
+    this.emitServersChanged();
+  }
+
+  async listServers(): Promise<ServerRow[]> {
+    await this.wait();
+    return this.servers.map((s) => ({ ...s, clients: [...s.clients] }));
+  }
+
+  async probeServer(url: string): Promise<Probe> {
+    await this.wait();
+    const known = this.probes[url.trim()];
+    if (known) return known;
+    let u: URL;
+    try {
+      u = new URL(url.trim());
+    } catch {
+      throw `"${url}" is not a URL`;
+    }
+    if (u.hostname.startsWith('down')) throw `cannot reach ${u.href}: connection refused`;
+    if (u.hostname.includes('oauth') || u.hostname.startsWith('mcp.')) {
+      return { kind: 'oauth', server_name: null, issuer: `${u.origin}/`, legacy_sse: false, summary: `Signs in with OAuth at ${u.origin}/` };
+    }
+    if (u.hostname.includes('token')) {
+      return { kind: 'token', server_name: null, issuer: null, legacy_sse: false, summary: 'Needs a token (it answers 401 and publishes no OAuth metadata)' };
+    }
+    return { kind: 'open', server_name: 'Demo Server', issuer: null, legacy_sse: false, summary: 'Demo Server answers without sign-in' };
+  }
+
+  async addServer(r: AddRequest): Promise<InstallResult> {
+    await this.wait();
+    if (this.servers.some((s) => s.name === r.name)) throw `a server named "${r.name}" already exists`;
+    if (r.auth === 'bearer' && !r.token?.trim()) throw 'the token is empty';
+    if (r.auth === 'bearer') this.tokens.set(r.name, r.token ?? '');
+    const result: InstallResult = { installed: [], errors: [] };
+    for (const c of r.clients) {
+      const client = this.clients.find((x) => x.id === c);
+      if (!client) result.errors.push({ client: c, message: `unknown client "${c}"` });
+      else if (!client.path) result.errors.push({ client: c, message: `${client.name} is not installed` });
+      else result.installed.push({ client: c, path: client.path });
+    }
+    this.servers = [
+      ...this.servers,
+      {
+        name: r.name,
+        url: r.url,
+        auth: r.auth,
+        state: r.auth === 'oauth' ? 'needs-sign-in' : 'ready',
+        issuer: null,
+        scopes: null,
+        signed_in_at: null,
+        last_error: null,
+        clients: result.installed.map((i) => i.client),
+      },
+    ];
+    this.emitServersChanged();
+    return result;
+  }
+
+  async removeServer(name: string): Promise<void> {
+    await this.wait();
+    this.find(name);
+    this.servers = this.servers.filter((s) => s.name !== name);
+    this.tokens.delete(name);
+    this.emitServersChanged();
+  }
+
+  async signIn(name: string): Promise<void> {
+    const s = this.find(name);
+    this.update(name, { state: 'signing-in' });
+    await this.wait();
+    await this.wait();
+    if (s.url.includes('fail')) {
+      this.update(name, { state: 'needs-sign-in' });
+      throw 'the sign-in was cancelled in the browser';
+    }
+    const now = this.now();
+    this.update(name, { state: 'signed-in', expires_at: now + 3600, signed_in_at: now, issuer: s.issuer ?? new URL(s.url).origin, scopes: 'mcp', message: undefined });
+  }
+
+  async signOut(name: string): Promise<void> {
+    await this.wait();
+    const s = this.find(name);
+    this.update(name, { state: s.auth === 'oauth' ? 'needs-sign-in' : s.auth === 'bearer' ? 'needs-sign-in' : 'ready', expires_at: undefined, signed_in_at: null, scopes: null });
+  }
+
+  async listClients(): Promise<ClientRow[]> {
+    await this.wait();
+    return this.clients.map((c) => ({ ...c, configured: this.servers.filter((s) => s.clients.includes(c.id)).map((s) => s.name) }));
+  }
+
+  async installEntry(name: string, client: string): Promise<InstallResult> {
+    await this.wait();
+    const s = this.find(name);
+    if (!s.clients.includes(client)) this.update(name, { clients: [...s.clients, client] });
+    const c = this.clients.find((x) => x.id === client);
+    return { installed: [{ client, path: c?.path ?? '' }], errors: [] };
+  }
+
+  async uninstallEntry(name: string, client: string): Promise<void> {
+    await this.wait();
+    const s = this.find(name);
+    this.update(name, { clients: s.clients.filter((c) => c !== client) });
+  }
+
+  async setUpClient(client: string): Promise<InstallResult> {
+    await this.wait();
+    const c = this.clients.find((x) => x.id === client);
+    const result: InstallResult = { installed: [], errors: [] };
+    for (const s of this.servers) {
+      if (!s.clients.includes(client)) s.clients = [...s.clients, client];
+      result.installed.push({ client, path: c?.path ?? '' });
+    }
+    this.emitServersChanged();
+    return result;
+  }
+
+  async importCandidates(): Promise<ImportRow[]> {
+    await this.wait();
+    return this.candidates.map((c) => ({ ...c }));
+  }
+
+  async importServers(picks: Pick[]): Promise<ImportResult> {
+    await this.wait();
+    const out: ImportResult = { imported: [], errors: [] };
+    for (const p of picks) {
+      const c = this.candidates.find((x) => x.client === p.client && x.name === p.name);
+      if (!c) {
+        out.errors.push({ name: p.name, message: 'no such mcp-remote entry' });
+        continue;
+      }
+      if (this.servers.some((s) => s.name === p.name)) {
+        out.errors.push({ name: p.name, message: `a server named "${p.name}" already exists` });
+        continue;
+      }
+      this.servers.push({
+        name: c.name,
+        url: c.url,
+        auth: c.has_secret ? 'bearer' : 'oauth',
+        state: c.has_secret ? 'ready' : 'needs-sign-in',
+        issuer: null,
+        scopes: null,
+        signed_in_at: null,
+        last_error: null,
+        clients: [c.client],
+      });
+      out.imported.push(c.name);
+    }
+    this.candidates = this.candidates.filter((c) => !out.imported.includes(c.name));
+    this.emitServersChanged();
+    return out;
+  }
+
+  async getSettings(): Promise<Settings> {
+    await this.wait();
+    return { ...this.settings, clients: [...this.settings.clients] };
+  }
+
+  async setSettings(settings: Settings): Promise<void> {
+    await this.wait();
+    const u = settings.client_metadata_url?.trim();
+    if (u && !u.startsWith('https://')) throw 'the Client ID Metadata Document URL must be https and have a path';
+    this.settings = { ...settings, clients: [...settings.clients] };
+  }
+
+  async readLogs(name: string | null): Promise<string> {
+    await this.wait();
+    const who = name ?? 'app';
+    return [
+      `2025-01-01T10:00:00Z INFO ${who}: started`,
+      `2025-01-01T10:00:01Z INFO ${who}: watching for changes`,
+      `2025-01-01T10:05:00Z DEBUG ${who}: nothing to do`,
+    ].join('\n');
+  }
+
+  async restartClaudeDesktop(): Promise<void> {
+    await this.wait();
+    this.restarts++;
+  }
+
+  async copyEntry(name: string): Promise<string> {
+    await this.wait();
+    this.find(name);
+    return JSON.stringify({ [name]: { command: SIDE, args: ['run', name] } }, null, 2);
+  }
+
+  async diagnose(target: string): Promise<DoctorReport> {
+    await this.wait();
+    const s = this.servers.find((x) => x.name === target);
+    return SAMPLE_REPORT(s ? s.url : target);
+  }
+
+  async writeClipboard(text: string): Promise<void> {
+    this.clipboard = text;
+  }
+
+  async onServersChanged(handler: () => void): Promise<Unlisten> {
+    this.handlers.changed.add(handler);
+    return () => this.handlers.changed.delete(handler);
+  }
+
+  async onClaudeConfigWiped(handler: (missing: string[]) => void): Promise<Unlisten> {
+    this.handlers.wiped.add(handler);
+    return () => this.handlers.wiped.delete(handler);
+  }
+
+  async onNavigate(handler: (to: NavigateTo) => void): Promise<Unlisten> {
+    this.handlers.navigate.add(handler);
+    return () => this.handlers.navigate.delete(handler);
+  }
+
+  emitServersChanged(): void {
+    for (const h of this.handlers.changed) h();
+  }
+
+  emitWiped(missing: string[]): void {
+    for (const h of this.handlers.wiped) h(missing);
+  }
+
+  emitNavigate(to: NavigateTo): void {
+    for (const h of this.handlers.navigate) h(to);
+  }
+}
+
+/** The fake with sample data, for the browser preview. */
+export function previewBackend(): FakeBackend {
+  const now = Math.floor(Date.now() / 1000);
+  const params = new URLSearchParams(location.search);
+  const empty = params.get('fake') === 'empty';
+  const fake = new FakeBackend({
+    servers: empty ? [] : sampleServers(now),
+    candidates: SAMPLE_CANDIDATES.map((c) => ({ ...c })),
+    delay: 300,
+  });
+  if (params.has('wiped')) setTimeout(() => fake.emitWiped(['linear', 'notion']), 500);
+  return fake;
+}
