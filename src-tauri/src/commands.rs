@@ -58,8 +58,8 @@ pub async fn probe_server(url: String) -> Result<tether::probe::Probe> {
     tether::probe::probe(&url).await.map_err(|e| e.to_string())
 }
 
-/// What "Add server" sends.
-#[derive(Debug, Deserialize)]
+/// What "Add server" sends. Its `Debug` leaves the token out.
+#[derive(Deserialize)]
 pub struct AddRequest {
     pub name: String,
     pub url: String,
@@ -67,6 +67,23 @@ pub struct AddRequest {
     pub token: Option<String>,
     pub token_header: Option<String>,
     pub clients: Vec<String>,
+    /// Editing a server with a token: keep the stored token when none is given.
+    #[serde(default)]
+    pub keep_token: bool,
+}
+
+impl std::fmt::Debug for AddRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddRequest")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("auth", &self.auth)
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("token_header", &self.token_header)
+            .field("clients", &self.clients)
+            .field("keep_token", &self.keep_token)
+            .finish()
+    }
 }
 
 /// What happened to each client's config.
@@ -90,7 +107,8 @@ pub struct ClientError {
 
 #[tauri::command]
 pub async fn add_server(request: AddRequest, ctx: State<'_, AppContext>) -> Result<InstallResult> {
-    let mut args = vec!["add".to_owned(), request.name.clone(), request.url.clone()];
+    let url = stored_url_if_unchanged(&ctx, &request.name, &request.url);
+    let mut args = vec!["add".to_owned(), request.name.clone(), url];
     match request.auth {
         AuthKind::Bearer => {
             args.push("--bearer".into());
@@ -102,14 +120,14 @@ pub async fn add_server(request: AddRequest, ctx: State<'_, AppContext>) -> Resu
         AuthKind::Oauth => {}
     }
     let token = match request.auth {
-        AuthKind::Bearer => Some(
-            request
-                .token
-                .as_deref()
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or("the token is empty")?,
-        ),
+        AuthKind::Bearer => match request.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => Some(t),
+            None if request.keep_token => {
+                args.push("--keep-token".into());
+                None
+            }
+            None => return Err("the token is empty".into()),
+        },
         _ => None,
     };
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -119,6 +137,20 @@ pub async fn add_server(request: AddRequest, ctx: State<'_, AppContext>) -> Resu
         install_one(&ctx, &request.name, client, &mut result);
     }
     Ok(result)
+}
+
+/// The window shows URLs with their query values masked; an edit that
+/// leaves the URL as shown keeps the real one.
+fn stored_url_if_unchanged(ctx: &AppContext, name: &str, shown: &str) -> String {
+    let stored = Servers::new(&ctx.paths.config)
+        .load()
+        .ok()
+        .and_then(|mut f| f.servers.remove(name))
+        .map(|c| c.url);
+    match stored {
+        Some(real) if url::Url::parse(&real).is_ok_and(|u| tether::config::redact_url(&u) == shown.trim()) => real,
+        _ => shown.trim().to_owned(),
+    }
 }
 
 fn install_one(ctx: &AppContext, name: &str, client: &str, result: &mut InstallResult) {
@@ -458,4 +490,21 @@ fn remember_in_claude(ctx: &AppContext, name: &str) {
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_add_request_never_prints_its_token() {
+        let r: AddRequest = serde_json::from_value(serde_json::json!({
+            "name": "corp", "url": "https://corp.example/mcp", "auth": "bearer",
+            "token": "s3cret-token-value", "token_header": null, "clients": []
+        }))
+        .unwrap();
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
 }

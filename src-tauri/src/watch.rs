@@ -141,6 +141,7 @@ mod tests {
             name: name.into(),
             url: "u".into(),
             auth: AuthKind::Oauth,
+            token_header: None,
             state,
             issuer: None,
             scopes: None,

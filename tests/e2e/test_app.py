@@ -234,6 +234,16 @@ def present(d, selector: str):
     return found[0] if found else None
 
 
+def claude_config_with(user: dict, name: str, timeout: float = 15) -> dict:
+    """Claude Desktop's config, once it has an entry `name` (or at the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        config = json.loads(user["claude_config"].read_text())
+        if name in config.get("mcpServers", {}) or time.monotonic() > deadline:
+            return config
+        time.sleep(0.2)
+
+
 def files_under(*roots: Path):
     for root in roots:
         for p in root.rglob("*"):
@@ -316,17 +326,34 @@ def test_an_npx_mcp_remote_entry_is_imported_in_one_click_and_its_token_moves_to
             click(d, "#nav-servers")
             wait(d, lambda: present(d, "[data-server=corp]"), what="the imported server in the list")
             shot(d, "imported")
+
+            # The server moves: Edit, a new URL, the token left as it is.
+            with FakeMcp() as moved:
+                moved.require_token = token
+                click(d, "[data-server=corp] [data-action=edit]")
+                wait(d, lambda: present(d, "#view-add[data-mode=edit]"), what="the edit form")
+                url = css(d, "#add-url")
+                url.clear()
+                url.send_keys(moved.url)
+                assert css(d, "#add-token").get_attribute("value") == ""
+                click(d, "#add-submit")
+                wait(d, lambda: (e := present(d, "#add-result")) is not None and e.is_displayed(), what="the saved edit")
+                shot(d, "edited")
+                servers = json.loads((user["tether_home"] / "config" / "servers.json").read_text())
+                assert servers["servers"]["corp"]["url"] == moved.url
+                env = {**os.environ, "TETHER_HOME": str(user["tether_home"])}
+                init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+                # Claude Desktop's entry works, with the token from the keychain.
+                entry = json.loads(user["claude_config"].read_text())["mcpServers"]["corp"]
+                r = subprocess.run([entry["command"], *entry["args"]], input=json.dumps(init) + "\n", capture_output=True, text=True, timeout=30, env=env)
+                assert '"result"' in r.stdout, r.stdout + r.stderr
+                assert moved.seen and all(x.headers.get("authorization") == f"Bearer {token}" for x in moved.seen)
         after = json.loads(user["claude_config"].read_text())
         assert after["mcpServers"]["corp"]["command"] == str(APP.parent / "tether")
         assert after["mcpServers"]["corp"]["args"] == ["run", "corp"]
         assert "env" not in after["mcpServers"]["corp"] or "AUTH" not in after["mcpServers"]["corp"]["env"]
         for f in files_under(user["home"], user["tether_home"]):
             assert token.encode() not in f.read_bytes(), f"the token is still in {f}"
-        # Claude Desktop's new entry works: the token comes from the keychain.
-        env = {**os.environ, "TETHER_HOME": str(user["tether_home"])}
-        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
-        r = subprocess.run([after["mcpServers"]["corp"]["command"], *after["mcpServers"]["corp"]["args"]], input=json.dumps(init) + "\n", capture_output=True, text=True, timeout=30, env=env)
-        assert '"result"' in r.stdout, r.stdout + r.stderr
 
 
 def test_the_tray_menu_lists_each_server_with_its_state_and_its_actions_work(display, user, tray):
@@ -366,10 +393,7 @@ def test_the_tray_menu_lists_each_server_with_its_state_and_its_actions_work(dis
 
             # "Set up Claude Desktop…" writes the entry.
             tray.click("Set up Claude Desktop")
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and "docs" not in json.loads(user["claude_config"].read_text()).get("mcpServers", {}):
-                time.sleep(0.2)
-            config = json.loads(user["claude_config"].read_text())
+            config = claude_config_with(user, "docs")
             assert config["mcpServers"]["docs"]["args"] == ["run", "docs"]
             assert "filesystem" in config["mcpServers"]
 
@@ -399,10 +423,7 @@ def test_the_tray_notices_when_claude_desktop_drops_its_servers_and_puts_them_ba
                     time.sleep(0.2)
                 assert "lost Tether's entries" in log_path.read_text(errors="replace")
                 tray.click("Set up Claude Desktop")
-                deadline = time.monotonic() + 15
-                while time.monotonic() < deadline and "docs" not in json.loads(user["claude_config"].read_text()).get("mcpServers", {}):
-                    time.sleep(0.2)
-                config = json.loads(user["claude_config"].read_text())
+                config = claude_config_with(user, "docs")
                 assert config["mcpServers"]["docs"]["args"] == ["run", "docs"]
                 assert config["globalShortcut"] == "Ctrl+Space"
             finally:

@@ -452,6 +452,24 @@ def test_a_bearer_token_added_once_is_sent_from_the_keychain(home):
     assert r.returncode == 0 and keychain(home, "bearer:corp") is None
 
 
+def test_a_server_moved_to_a_new_url_keeps_its_token_when_asked_to(home):
+    secret = "static-token-kept-4b8e0a"
+    with FakeMcp() as old, FakeMcp() as new:
+        new.require_token = secret
+        r = tether("add", "corp", "http://127.0.0.1:9/mcp", "--keep-token", "--bearer", home=home)
+        assert r.returncode != 0 and "no token to keep" in r.stderr, r.stderr
+        assert tether("add", "corp", old.url, "--bearer", home=home, input=secret + "\n").returncode == 0
+        r = tether("add", "corp", new.url, "--bearer", "--keep-token", home=home, input="")
+        assert r.returncode == 0, r.stderr
+        assert "Updated corp" in r.stderr
+        with RawBridge("run", "corp", home=home) as b:
+            b.initialize()
+            b.send(call(1))
+            assert b.recv_response(1)["result"]
+        assert keychain(home, "bearer:corp") == secret
+        assert not old.seen, "the old URL is not used any more"
+
+
 def test_without_a_keychain_sign_in_fails_with_a_message_that_says_so(peer, home, tmp_path):
     browser = Browser(tmp_path)
     env = {**browser.env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}

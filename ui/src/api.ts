@@ -20,6 +20,9 @@ export interface ServerRow {
   scopes: string | null;
   signed_in_at: number | null;
   last_error: string | null;
+  /** The header a token server sends its token in, when the backend says
+   * (Edit keeps it; "Authorization" when absent). */
+  token_header?: string | null;
   /** Ids of the MCP clients whose config runs it. */
   clients: string[];
 }
@@ -40,6 +43,9 @@ export interface AddRequest {
   token: string | null;
   token_header: string | null;
   clients: string[];
+  /** Editing a server with a token: no token given (`token` null), keep
+   * the one in the keychain. Always sent; false for a new server. */
+  keep_token: boolean;
 }
 
 export interface InstallResult {

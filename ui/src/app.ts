@@ -12,6 +12,16 @@ import { SettingsView } from './views/settings';
 
 export type ViewName = 'servers' | 'add' | 'settings' | 'logs' | 'diagnose';
 
+export interface ShowOptions {
+  /** The server (or URL) to diagnose; with "add", the server to edit. */
+  target?: string;
+  /** Where Diagnose's Back goes. */
+  back?: ViewName;
+  focus?: boolean;
+  /** Coming back (Diagnose's Back): the view stays as it was left. */
+  resume?: boolean;
+}
+
 /** What the views share. */
 export interface Ctx {
   backend: Backend;
@@ -20,7 +30,7 @@ export interface Ctx {
   clients: ClientRow[];
   /** Says something in the status line (and to screen readers). */
   announce(message: string): void;
-  show(view: ViewName, opts?: { target?: string; back?: ViewName; focus?: boolean }): void;
+  show(view: ViewName, opts?: ShowOptions): void;
   refreshServers(): Promise<void>;
   loadClients(): Promise<ClientRow[]>;
   /** Restarts Claude Desktop from `button`, the error shown in `error`. */
@@ -38,7 +48,11 @@ export interface AppOptions {
 interface View {
   el: HTMLElement;
   heading: HTMLElement;
-  enter(opts: { target?: string; back?: ViewName }): void;
+  enter(opts: { target?: string; back?: ViewName; resume?: boolean }): void;
+  /** Where the focus goes on entering; the heading if absent. */
+  focus?(): void;
+  /** The location hash for what the view shows; `#<view>` if absent. */
+  hash?(): string;
 }
 
 const NAV: { view: Exclude<ViewName, 'diagnose'>; label: string }[] = [
@@ -142,19 +156,25 @@ export class App implements Ctx {
     else if (to === 'add' || to === 'settings' || to === 'servers' || to === 'logs') this.show(to, { focus: true });
   }
 
-  show(view: ViewName, opts: { target?: string; back?: ViewName; focus?: boolean } = {}): void {
+  show(view: ViewName, opts: ShowOptions = {}): void {
     if (view === 'diagnose' && !opts.target) view = 'servers';
     this.current = view;
     for (const [name, v] of Object.entries(this.views)) v.el.hidden = name !== view;
+    const v = this.views[view];
+    v.enter({ target: opts.target, back: opts.back, resume: opts.resume });
+    // Editing a server is not "Add server".
+    const current = view === 'add' && this.addView.editing ? null : view;
     for (const n of NAV) {
       const b = byId(`nav-${n.view}`, this.root);
-      if (n.view === view) b.setAttribute('aria-current', 'page');
+      if (n.view === current) b.setAttribute('aria-current', 'page');
       else b.removeAttribute('aria-current');
     }
-    const hash = view === 'diagnose' ? `#diagnose=${encodeURIComponent(opts.target ?? '')}` : `#${view}`;
+    const hash = v.hash?.() ?? (view === 'diagnose' ? `#diagnose=${encodeURIComponent(opts.target ?? '')}` : `#${view}`);
     if (location.hash !== hash) history.replaceState(null, '', hash);
-    this.views[view].enter({ target: opts.target, back: opts.back });
-    if (opts.focus) this.views[view].heading.focus();
+    if (opts.focus) {
+      if (v.focus) v.focus();
+      else v.heading.focus();
+    }
   }
 
   announce(message: string): void {
@@ -175,13 +195,16 @@ export class App implements Ctx {
     const run = async (): Promise<void> => {
       do {
         this.again = false;
+        let loaded = false;
         try {
           this.servers = await this.backend.listServers();
           this.serversView.setLoadError(null);
+          loaded = true;
         } catch (e) {
           this.serversView.setLoadError(`Cannot read the servers: ${errorText(e)}`);
         }
         this.serversView.render();
+        this.addView.updateServers(loaded);
         this.logsView.updateSources();
       } while (this.again);
     };
@@ -260,10 +283,15 @@ export class App implements Ctx {
   }
 }
 
-/** The view a location hash names: "#add", "#diagnose=linear". */
+/** The view a location hash names: "#add", "#diagnose=linear", "#edit=linear"
+ * (the add view, editing that server). */
 export function parseHash(hash: string): { view: ViewName; target?: string } {
   const raw = hash.replace(/^#/, '');
   if (raw.startsWith('diagnose=')) return { view: 'diagnose', target: decodeURIComponent(raw.slice('diagnose='.length)) };
+  if (raw.startsWith('edit=')) {
+    const target = decodeURIComponent(raw.slice('edit='.length));
+    return target ? { view: 'add', target } : { view: 'add' };
+  }
   if (raw === 'add' || raw === 'settings' || raw === 'logs' || raw === 'servers') return { view: raw };
   return { view: 'servers' };
 }

@@ -184,11 +184,21 @@ export class FakeBackend implements Backend {
     return { kind: 'open', server_name: 'Demo Server', issuer: null, legacy_sse: false, summary: 'Demo Server answers without sign-in' };
   }
 
+  /** Adds a server, or changes the one with that name (like `tether add`):
+   * a token server keeps its stored token with `keep_token` and no token. */
   async addServer(r: AddRequest): Promise<InstallResult> {
     await this.wait();
-    if (this.servers.some((s) => s.name === r.name)) throw `a server named "${r.name}" already exists`;
-    if (r.auth === 'bearer' && !r.token?.trim()) throw 'the token is empty';
-    if (r.auth === 'bearer') this.tokens.set(r.name, r.token ?? '');
+    const existing = this.servers.find((s) => s.name === r.name);
+    const token = r.auth === 'bearer' ? r.token?.trim() || null : null;
+    if (r.auth === 'bearer' && !token) {
+      if (!r.keep_token) throw 'the token is empty';
+      if (existing?.auth !== 'bearer') throw `${r.name} has no token to keep: it is not a server with a token yet; give the token`;
+    }
+    if (r.auth === 'bearer') {
+      if (token) this.tokens.set(r.name, r.token ?? '');
+    } else {
+      this.tokens.delete(r.name);
+    }
     const result: InstallResult = { installed: [], errors: [] };
     for (const c of r.clients) {
       const client = this.clients.find((x) => x.id === c);
@@ -196,20 +206,24 @@ export class FakeBackend implements Backend {
       else if (!client.path) result.errors.push({ client: c, message: `${client.name} is not installed` });
       else result.installed.push({ client: c, path: client.path });
     }
-    this.servers = [
-      ...this.servers,
-      {
-        name: r.name,
-        url: r.url,
-        auth: r.auth,
-        state: r.auth === 'oauth' ? 'needs-sign-in' : 'ready',
-        issuer: null,
-        scopes: null,
-        signed_in_at: null,
-        last_error: null,
-        clients: result.installed.map((i) => i.client),
-      },
-    ];
+    const installed = result.installed.map((i) => i.client);
+    // add_server only writes entries: the ones already there stay.
+    const clients = [...(existing?.clients ?? []), ...installed.filter((c) => !existing?.clients.includes(c))];
+    const sameSignIn = existing && existing.auth === r.auth && existing.url === r.url && !token;
+    const row: ServerRow = sameSignIn
+      ? { ...existing, clients }
+      : {
+          name: r.name,
+          url: r.url,
+          auth: r.auth,
+          state: r.auth === 'oauth' ? 'needs-sign-in' : 'ready',
+          issuer: null,
+          scopes: null,
+          signed_in_at: null,
+          last_error: null,
+          clients,
+        };
+    this.servers = existing ? this.servers.map((s) => (s.name === r.name ? row : s)) : [...this.servers, row];
     this.emitServersChanged();
     return result;
   }

@@ -67,7 +67,7 @@ export const AUTH_LABELS: Record<AuthKind, string> = {
 };
 
 /** The buttons a server row offers, in order. */
-export type Action = 'sign-in' | 'sign-out' | 'diagnose' | 'copy' | 'remove';
+export type Action = 'sign-in' | 'sign-out' | 'diagnose' | 'copy' | 'edit' | 'remove';
 
 export function serverActions(row: Pick<ServerRow, 'auth' | 'state'>): Action[] {
   const out: Action[] = [];
@@ -89,7 +89,7 @@ export function serverActions(row: Pick<ServerRow, 'auth' | 'state'>): Action[] 
     // Signing out of a token server forgets the token.
     out.push('sign-out');
   }
-  out.push('diagnose', 'copy', 'remove');
+  out.push('diagnose', 'copy', 'edit', 'remove');
   return out;
 }
 
@@ -249,31 +249,37 @@ export interface AddForm {
   clients: string[];
 }
 
-/** Problems with the add form, by field; empty when it can be sent. */
-export function addProblems(f: AddForm, taken: string[] = []): Partial<Record<keyof AddForm, string>> {
+/** Problems with the add form, by field; empty when it can be sent.
+ * `canKeepToken`: editing a server that has a token, which an empty token
+ * field keeps. */
+export function addProblems(f: AddForm, taken: string[] = [], canKeepToken = false): Partial<Record<keyof AddForm, string>> {
   const out: Partial<Record<keyof AddForm, string>> = {};
   const u = serverUrlProblem(f.url);
   if (u) out.url = u;
   const n = nameProblem(f.name.trim(), taken);
   if (n) out.name = n;
   if (f.auth === 'bearer') {
-    if (!f.token.trim()) out.token = 'Paste the token (or API key) the server gave you.';
+    if (!f.token.trim() && !canKeepToken) out.token = 'Paste the token (or API key) the server gave you.';
     const h = f.tokenHeader.trim();
     if (h && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h)) out.tokenHeader = 'A header name has no spaces or colons, like Authorization or X-API-Key.';
   }
   return out;
 }
 
-/** The `add_server` request for a valid form. */
-export function addRequest(f: AddForm): AddRequest {
+/** The `add_server` request for a valid form. `canKeepToken` as for
+ * `addProblems`: an empty token then keeps the stored one. */
+export function addRequest(f: AddForm, canKeepToken = false): AddRequest {
   const bearer = f.auth === 'bearer';
+  const token = f.token.trim();
+  const keep = bearer && canKeepToken && !token;
   return {
     name: f.name.trim(),
     url: f.url.trim(),
     auth: f.auth,
-    token: bearer ? f.token.trim() : null,
+    token: bearer && !keep ? token : null,
     token_header: bearer ? f.tokenHeader.trim() || 'Authorization' : null,
     clients: f.clients,
+    keep_token: keep,
   };
 }
 

@@ -133,8 +133,8 @@ describe('the servers view', () => {
   it('offers sign in or sign out by state', async () => {
     await start(new FakeBackend({ servers: sampleServers(NOW) }));
     const actions = (n: string) => [...row(n).querySelectorAll<HTMLElement>('[data-action]')].map((b) => b.dataset.action);
-    expect(actions('linear')).toEqual(['sign-out', 'diagnose', 'copy', 'remove']);
-    expect(actions('notion')).toEqual(['sign-in', 'diagnose', 'copy', 'remove']);
+    expect(actions('linear')).toEqual(['sign-out', 'diagnose', 'copy', 'edit', 'remove']);
+    expect(actions('notion')).toEqual(['sign-in', 'diagnose', 'copy', 'edit', 'remove']);
   });
 
   it('says "Waiting for the browser…" while a sign-in runs, then shows the new state', async () => {
@@ -289,7 +289,7 @@ describe('adding a server', () => {
     click('#add-submit');
     await vi.waitFor(() => expect($('#add-signin').dataset.state).toBe('done'));
     expect(add).toHaveBeenCalledWith({
-      name: 'linear', url: 'https://mcp.linear.app/mcp', auth: 'oauth', token: null, token_header: null, clients: ['claude-desktop', 'claude-code'],
+      name: 'linear', url: 'https://mcp.linear.app/mcp', auth: 'oauth', token: null, token_header: null, clients: ['claude-desktop', 'claude-code'], keep_token: false,
     });
     expect(signIn).toHaveBeenCalledWith('linear');
     expect(add.mock.invocationCallOrder[0]).toBeLessThan(signIn.mock.invocationCallOrder[0]);
@@ -455,6 +455,223 @@ describe('adding a server', () => {
     expect($('#add-result-files').textContent).toContain('Claude Desktop: /home/u/.config/Claude/claude_desktop_config.json');
     expect($('#add-result-errors').textContent).toBe('Zed: settings.json line 3: expected a comma');
     expect(document.querySelector('#add-restart')).not.toBeNull();
+  });
+});
+
+describe('editing a server', () => {
+  const edit = (name: string) => (row(name).querySelector('[data-action="edit"]') as HTMLElement).click();
+  const pick = (auth: string) => {
+    const r = $input(`#add-auth-${auth}`);
+    r.checked = true;
+    r.dispatchEvent(new Event('change', { bubbles: true }));
+  };
+  const ticked = () => [...document.querySelectorAll<HTMLInputElement>('input[name=client]:checked')].map((i) => i.value);
+
+  it('opens the form filled in from the server when Edit is pressed', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    const probe = vi.spyOn(fake, 'probeServer');
+    await start(fake);
+    const button = row('linear').querySelector<HTMLElement>('[data-action="edit"]')!;
+    expect(button.textContent).toBe('Edit');
+    expect(button.nextElementSibling!.getAttribute('data-action')).toBe('remove');
+    edit('linear');
+    expect($('#view-add').hidden).toBe(false);
+    expect($('#view-add').dataset.mode).toBe('edit');
+    expect($('#add-title').textContent).toBe('Edit linear');
+    expect(location.hash).toBe('#edit=linear');
+    expect($('#add-form').hidden).toBe(false);
+    expect(probe).not.toHaveBeenCalled();
+    expect($input('#add-url').value).toBe('https://mcp.linear.app/mcp');
+    expect(document.activeElement).toBe($('#add-url'));
+    expect($input('#add-auth-oauth').checked).toBe(true);
+    expect($input('#add-name').value).toBe('linear');
+    expect($input('#add-name').readOnly).toBe(true);
+    expect($('#add-name-hint').textContent).toContain('Renaming is not supported');
+    expect($('#add-name').getAttribute('aria-describedby')).toContain('add-name-hint');
+    expect(ticked()).toEqual(['claude-desktop', 'claude-code']);
+    expect($('#add-submit').textContent).toBe('Save');
+    expect($('#add-cancel').hidden).toBe(false);
+    expect($('#nav-add').hasAttribute('aria-current')).toBe(false);
+  });
+
+  it('saves a token server with an empty token field as keep_token true and token null', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    fake.tokens.set('internal', 'sk-old');
+    const add = vi.spyOn(fake, 'addServer');
+    const signIn = vi.spyOn(fake, 'signIn');
+    await start(fake);
+    edit('internal');
+    expect($input('#add-auth-bearer').checked).toBe(true);
+    expect($('#add-token-fields').hidden).toBe(false);
+    expect($('#add-token-hint').textContent).toContain('Leave empty to keep the current token');
+    expect($input('#add-token').value).toBe('');
+    click('#add-submit');
+    await vi.waitFor(() => expect($('#add-result').hidden).toBe(false));
+    expect(add).toHaveBeenCalledWith({
+      name: 'internal', url: 'https://tools.example.com/mcp', auth: 'bearer', token: null, token_header: 'Authorization', clients: [], keep_token: true,
+    });
+    expect(fake.tokens.get('internal')).toBe('sk-old');
+    expect(signIn).not.toHaveBeenCalled();
+    expect($('#add-result h3').textContent).toBe('Saved internal');
+  });
+
+  it('sends a new token when one is typed for a token server', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    fake.tokens.set('internal', 'sk-old');
+    const add = vi.spyOn(fake, 'addServer');
+    await start(fake);
+    edit('internal');
+    type('#add-token', ' sk-new ');
+    click('#add-submit');
+    await vi.waitFor(() => expect($('#add-result').hidden).toBe(false));
+    expect(add).toHaveBeenCalledWith(expect.objectContaining({ token: 'sk-new', keep_token: false }));
+    expect(fake.tokens.get('internal')).toBe('sk-new');
+  });
+
+  it('requires a token when an OAuth server is switched to a token', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    const add = vi.spyOn(fake, 'addServer');
+    await start(fake);
+    edit('notion');
+    pick('bearer');
+    expect($('#add-token-fields').hidden).toBe(false);
+    expect($('#add-token-hint').textContent).not.toContain('Leave empty');
+    click('#add-submit');
+    await settle();
+    expect(add).not.toHaveBeenCalled();
+    expect($('#add-token-error').textContent).toMatch(/token/);
+    expect($('#add-token').getAttribute('aria-invalid')).toBe('true');
+    expect(document.activeElement).toBe($('#add-token'));
+  });
+
+  it('does not call the server’s own name taken', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    const add = vi.spyOn(fake, 'addServer');
+    await start(fake);
+    edit('linear');
+    click('#add-submit');
+    await vi.waitFor(() => expect($('#add-result').hidden).toBe(false));
+    expect($('#add-name-error').hidden).toBe(true);
+    expect(add).toHaveBeenCalledWith(expect.objectContaining({ name: 'linear', keep_token: false }));
+    expect(fake.servers.filter((s) => s.name === 'linear')).toHaveLength(1);
+  });
+
+  it('does not sign a signed-in OAuth server in again after saving, but signs in one that needed it', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    const signIn = vi.spyOn(fake, 'signIn');
+    await start(fake);
+    edit('linear');
+    click('#add-submit');
+    await vi.waitFor(() => expect($('#add-result').hidden).toBe(false));
+    expect($('#add-signin').dataset.state).toBe('none');
+    expect(signIn).not.toHaveBeenCalled();
+    click('#add-done');
+    await vi.waitFor(() => expect(document.querySelector('[data-server="notion"]')).not.toBeNull());
+    edit('notion');
+    click('#add-submit');
+    await vi.waitFor(() => expect($('#add-signin').dataset.state).toBe('done'));
+    expect(signIn).toHaveBeenCalledWith('notion');
+  });
+
+  it('removes the entries of the clients unticked when saving', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    const uninstall = vi.spyOn(fake, 'uninstallEntry');
+    await start(fake);
+    edit('linear');
+    const code = $input('input[name=client][value="claude-code"]');
+    code.checked = false;
+    code.dispatchEvent(new Event('change', { bubbles: true }));
+    click('#add-submit');
+    await vi.waitFor(() => expect($('#add-result').hidden).toBe(false));
+    expect(uninstall).toHaveBeenCalledWith('linear', 'claude-code');
+    expect($('#add-result-removed').textContent).toBe('Removed from Claude Code.');
+    expect(fake.servers.find((s) => s.name === 'linear')!.clients).toEqual(['claude-desktop']);
+  });
+
+  it('opens edit mode from the hash #edit=<name>', async () => {
+    await start(new FakeBackend({ servers: sampleServers(NOW) }), 'edit=internal');
+    expect($('#view-add').hidden).toBe(false);
+    expect($('#view-add').dataset.mode).toBe('edit');
+    expect($('#add-title').textContent).toBe('Edit internal');
+    await vi.waitFor(() => expect($input('#add-url').value).toBe('https://tools.example.com/mcp'));
+    expect($('#add-form').hidden).toBe(false);
+    expect($input('#add-auth-bearer').checked).toBe(true);
+    expect(parseHash('#edit=my%20server')).toEqual({ view: 'add', target: 'my server' });
+    location.hash = '#edit=linear';
+    await vi.waitFor(() => expect($('#add-title').textContent).toBe('Edit linear'));
+    expect($input('#add-url').value).toBe('https://mcp.linear.app/mcp');
+  });
+
+  it('says so when the hash names no server', async () => {
+    await start(new FakeBackend({ servers: sampleServers(NOW) }), 'edit=nope');
+    await vi.waitFor(() => expect($('#add-edit-error').hidden).toBe(false));
+    expect($('#add-edit-error').textContent).toContain('There is no server named “nope”.');
+    expect($('#add-form').hidden).toBe(true);
+  });
+
+  it('resets to a blank add when edit mode is left by the nav, Cancel or "Add another server"', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    await start(fake);
+    const blank = () => {
+      expect($('#view-add').dataset.mode).toBe('add');
+      expect($('#add-title').textContent).toBe('Add a server');
+      expect($input('#add-url').value).toBe('');
+      expect($input('#add-name').value).toBe('');
+      expect($input('#add-name').readOnly).toBe(false);
+      expect($('#add-name-hint').textContent).not.toContain('Renaming');
+      expect($('#add-form').hidden).toBe(true);
+      expect($('#add-cancel').hidden).toBe(true);
+      expect(location.hash).toBe('#add');
+    };
+    edit('internal');
+    type('#add-token', 'half-typed');
+    click('#nav-add');
+    blank();
+    expect($input('#add-token').value).toBe('');
+    expect(document.activeElement).toBe($('#add-title'));
+
+    click('#nav-servers');
+    edit('linear');
+    click('#add-cancel');
+    expect($('#view-servers').hidden).toBe(false);
+    expect(document.activeElement).toBe($('#servers-title'));
+    click('#nav-add');
+    blank();
+
+    click('#nav-servers');
+    edit('linear');
+    click('#add-submit');
+    await vi.waitFor(() => expect($('#add-result').hidden).toBe(false));
+    click('#add-another');
+    blank();
+    expect(document.activeElement).toBe($('#add-url'));
+    // And a new add works as before.
+    type('#add-url', 'https://mcp.linear.app/mcp');
+    click('#add-check');
+    await vi.waitFor(() => expect($('#add-form').hidden).toBe(false));
+    expect($('#add-submit').textContent).toBe('Add and sign in');
+  });
+
+  it('stays in edit mode when coming back from Diagnose', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    await start(fake);
+    edit('linear');
+    type('#add-url', 'https://down.example.com/mcp');
+    click('#add-check');
+    await vi.waitFor(() => expect($('#add-probe-error').hidden).toBe(false));
+    click('#add-diagnose');
+    click('#diagnose-back');
+    expect($('#view-add').dataset.mode).toBe('edit');
+    expect(location.hash).toBe('#edit=linear');
+    expect($input('#add-url').value).toBe('https://down.example.com/mcp');
+  });
+
+  it('makes the fake refuse an empty token unless it is kept', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    const base = { name: 'internal', url: 'https://tools.example.com/mcp', auth: 'bearer' as const, token: null, token_header: null, clients: [] };
+    await expect(fake.addServer({ ...base, keep_token: false })).rejects.toBe('the token is empty');
+    await expect(fake.addServer({ ...base, name: 'linear', keep_token: true })).rejects.toMatch(/no token to keep/);
+    await expect(fake.addServer({ ...base, keep_token: true })).resolves.toEqual({ installed: [], errors: [] });
   });
 });
 

@@ -61,10 +61,10 @@ describe('state labels', () => {
 
 describe('server actions', () => {
   it('offers sign in or sign out by state, then diagnose, copy and remove', () => {
-    expect(serverActions({ auth: 'oauth', state: 'needs-sign-in' })).toEqual(['sign-in', 'diagnose', 'copy', 'remove']);
-    expect(serverActions({ auth: 'oauth', state: 'signed-in' })).toEqual(['sign-out', 'diagnose', 'copy', 'remove']);
-    expect(serverActions({ auth: 'oauth', state: 'error' })).toEqual(['sign-in', 'sign-out', 'diagnose', 'copy', 'remove']);
-    expect(serverActions({ auth: 'none', state: 'ready' })).toEqual(['diagnose', 'copy', 'remove']);
+    expect(serverActions({ auth: 'oauth', state: 'needs-sign-in' })).toEqual(['sign-in', 'diagnose', 'copy', 'edit', 'remove']);
+    expect(serverActions({ auth: 'oauth', state: 'signed-in' })).toEqual(['sign-out', 'diagnose', 'copy', 'edit', 'remove']);
+    expect(serverActions({ auth: 'oauth', state: 'error' })).toEqual(['sign-in', 'sign-out', 'diagnose', 'copy', 'edit', 'remove']);
+    expect(serverActions({ auth: 'none', state: 'ready' })).toEqual(['diagnose', 'copy', 'edit', 'remove']);
   });
 });
 
@@ -172,9 +172,16 @@ describe('the add form', () => {
 
   it('sends the token and header only for bearer, trimmed', () => {
     expect(addRequest(form({ auth: 'bearer', token: ' sk ', tokenHeader: '' }))).toEqual({
-      name: 'example', url: 'https://mcp.example.com/mcp', auth: 'bearer', token: 'sk', token_header: 'Authorization', clients: ['claude-desktop'],
+      name: 'example', url: 'https://mcp.example.com/mcp', auth: 'bearer', token: 'sk', token_header: 'Authorization', clients: ['claude-desktop'], keep_token: false,
     });
-    expect(addRequest(form({ token: 'leftover' }))).toMatchObject({ auth: 'oauth', token: null, token_header: null });
+    expect(addRequest(form({ token: 'leftover' }))).toMatchObject({ auth: 'oauth', token: null, token_header: null, keep_token: false });
+  });
+
+  it('lets an edited token server keep its token when the field is left empty', () => {
+    expect(addProblems(form({ auth: 'bearer', token: '' }), [], true)).toEqual({});
+    expect(addRequest(form({ auth: 'bearer', token: '  ' }), true)).toMatchObject({ token: null, keep_token: true });
+    expect(addRequest(form({ auth: 'bearer', token: ' sk-new ' }), true)).toMatchObject({ token: 'sk-new', keep_token: false });
+    expect(addRequest(form({ auth: 'oauth' }), true)).toMatchObject({ token: null, keep_token: false });
   });
 
   it('maps the probe kind to the auth kind', () => {

@@ -1,7 +1,9 @@
 // Add a server: paste the URL, Check (probe), name it, pick the clients,
 // Add; for OAuth the sign-in follows at once. Also: import mcp-remote entries.
+// Edit mode (`show('add', { target: name })`, `#edit=<name>`): the same form
+// filled in from that server, saved with the same add_server.
 
-import { errorText, type AuthKind, type ImportRow, type InstallResult, type Probe } from '../api';
+import { errorText, type AuthKind, type ImportRow, type InstallResult, type Probe, type ServerRow } from '../api';
 import type { Ctx } from '../app';
 import { byId, fill, h, setError } from '../dom';
 import {
@@ -21,6 +23,11 @@ import {
   suggestName,
   type AddForm,
 } from '../logic';
+
+const NAME_HINT = 'How Claude shows it: letters, digits, “-” and “_”.';
+const NAME_HINT_EDIT = 'Renaming is not supported: to use another name, remove this server and add it again.';
+const TOKEN_HINT = 'Kept in the system keychain, never in a config file.';
+const TOKEN_HINT_KEEP = 'Leave empty to keep the current token. A new one replaces it in the system keychain.';
 
 const KIND_WORDS: Record<Probe['kind'], string> = {
   oauth: 'OAuth: you sign in with your browser.',
@@ -44,8 +51,13 @@ export class AddView {
   private tokenHeader: HTMLInputElement;
   private tokenHeaderError: HTMLElement;
   private tokenFields: HTMLElement;
+  private nameHint: HTMLElement;
+  private tokenHint: HTMLElement;
   private clientsBox: HTMLElement;
   private submit: HTMLButtonElement;
+  private cancel: HTMLButtonElement;
+  private editError: HTMLElement;
+  private importSection: HTMLElement;
   private error: HTMLElement;
   private result: HTMLElement;
   private importList: HTMLElement;
@@ -58,6 +70,14 @@ export class AddView {
   private probedUrl: string | null = null;
   private candidates: ImportRow[] = [];
   private importLoaded = false;
+  /** The server being edited (edit mode), by name. */
+  private editName: string | null = null;
+  /** Its row as it was when the form was filled in; null until it is known. */
+  private editRow: ServerRow | null = null;
+  /** Bumped when the form starts over: late answers for the old one are dropped. */
+  private formSeq = 0;
+  /** Entered with the focus before the server to edit was known. */
+  private focusPending = false;
 
   constructor(private ctx: Ctx) {
     this.heading = h('h2', { id: 'add-title', tabindex: -1 }, 'Add a server');
@@ -97,16 +117,18 @@ export class AddView {
       this.clearInvalid(this.name, this.nameError);
     });
     this.nameError = h('p', { id: 'add-name-error', class: 'error', role: 'alert', hidden: true });
+    this.nameHint = h('p', { id: 'add-name-hint', class: 'hint' }, NAME_HINT);
     this.token = h('input', { id: 'add-token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'add-token-hint add-token-error' });
     this.token.addEventListener('input', () => this.clearInvalid(this.token, this.tokenError));
     this.tokenError = h('p', { id: 'add-token-error', class: 'error', role: 'alert', hidden: true });
+    this.tokenHint = h('p', { id: 'add-token-hint', class: 'hint' }, TOKEN_HINT);
     this.tokenHeader = h('input', { id: 'add-token-header', name: 'token-header', type: 'text', value: 'Authorization', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'add-token-header-hint add-token-header-error' });
     this.tokenHeader.addEventListener('input', () => this.clearInvalid(this.tokenHeader, this.tokenHeaderError));
     this.tokenHeaderError = h('p', { id: 'add-token-header-error', class: 'error', role: 'alert', hidden: true });
     this.tokenFields = h('div', { id: 'add-token-fields', hidden: true },
       h('label', { for: 'add-token' }, 'Token or API key'),
       this.token,
-      h('p', { id: 'add-token-hint', class: 'hint' }, 'Kept in the system keychain, never in a config file.'),
+      this.tokenHint,
       this.tokenError,
       h('label', { for: 'add-token-header' }, 'Header name'),
       this.tokenHeader,
@@ -116,6 +138,8 @@ export class AddView {
     this.clientsBox = h('div', { id: 'add-clients', class: 'checks' });
     this.clientsBox.addEventListener('change', () => (this.clientsTouched = true));
     this.submit = h('button', { type: 'submit', id: 'add-submit', class: 'primary' }, 'Add server');
+    this.cancel = h('button', { type: 'button', id: 'add-cancel', hidden: true, onclick: () => this.leaveEdit() }, 'Cancel');
+    this.editError = h('div', { id: 'add-edit-error', class: 'error-box', hidden: true });
     this.error = h('p', { id: 'add-error', class: 'error', role: 'alert', hidden: true });
     const authBox = h('fieldset', { id: 'add-auth' },
       h('legend', {}, 'How it signs in'),
@@ -131,11 +155,11 @@ export class AddView {
       authBox,
       h('label', { for: 'add-name' }, 'Name'),
       this.name,
-      h('p', { id: 'add-name-hint', class: 'hint' }, 'How Claude shows it: letters, digits, “-” and “_”.'),
+      this.nameHint,
       this.nameError,
       this.tokenFields,
       h('fieldset', {}, h('legend', {}, 'Add it to'), this.clientsBox),
-      h('div', { class: 'actions' }, this.submit),
+      h('div', { class: 'actions' }, this.submit, this.cancel),
       this.error,
     );
     this.form.addEventListener('submit', (e) => {
@@ -163,30 +187,115 @@ export class AddView {
     });
     this.importList.addEventListener('change', () => this.updateImportButton());
 
-    this.el = h('section', { id: 'view-add', class: 'view', 'aria-labelledby': 'add-title', hidden: true },
+    this.importSection = h('section', { id: 'import', class: 'import', 'aria-labelledby': 'import-title' },
+      h('h3', { id: 'import-title' }, 'Import from mcp-remote'),
+      h('p', { class: 'hint' }, 'Entries that run “npx mcp-remote <url>” in your MCP clients’ configs become Tether entries; a token in their --header or env moves to the keychain.'),
+      importForm,
+    );
+    this.el = h('section', { id: 'view-add', class: 'view', 'aria-labelledby': 'add-title', 'data-mode': 'add', hidden: true },
       this.heading,
+      this.editError,
       probeForm,
       this.form,
       this.result,
-      h('section', { id: 'import', class: 'import', 'aria-labelledby': 'import-title' },
-        h('h3', { id: 'import-title' }, 'Import from mcp-remote'),
-        h('p', { class: 'hint' }, 'Entries that run “npx mcp-remote <url>” in your MCP clients’ configs become Tether entries; a token in their --header or env moves to the keychain.'),
-        importForm,
-      ),
+      this.importSection,
     );
   }
 
-  enter(): void {
+  /** The name of the server being edited, or null when adding. */
+  get editing(): string | null {
+    return this.editName;
+  }
+
+  /** With `target`: edit that server. Without: a blank add, unless coming
+   * back (`resume`, from Diagnose) to what was left. */
+  enter(opts: { target?: string; resume?: boolean } = {}): void {
+    if (opts.target) this.startEdit(opts.target);
+    else if (this.editName !== null && !opts.resume) this.reset(false);
     if (!this.importLoaded) void this.loadCandidates();
     if (!this.ctx.clients.length) void this.ctx.loadClients().catch(() => undefined);
   }
 
-  /** The clients' checkboxes; ticks kept if the user changed them. */
+  /** On entering with the focus: the first field when editing, else the heading. */
+  focus(): void {
+    if (this.editName !== null && !this.form.hidden) this.url.focus();
+    else {
+      this.focusPending = this.editName !== null;
+      this.heading.focus();
+    }
+  }
+
+  hash(): string {
+    return this.editName !== null ? `#edit=${encodeURIComponent(this.editName)}` : '#add';
+  }
+
+  /** The servers were read again: fills in the server to edit once it is known. */
+  updateServers(loaded: boolean): void {
+    if (this.editName === null || this.editRow) return;
+    const s = this.ctx.servers.find((x) => x.name === this.editName);
+    if (s) {
+      this.fillEdit(s);
+      if (this.focusPending && !this.el.hidden && (document.activeElement === this.heading || document.activeElement === document.body)) this.url.focus();
+      this.focusPending = false;
+    } else if (loaded) {
+      fill(this.editError,
+        h('p', { role: 'alert' }, `There is no server named “${this.editName}”.`),
+        h('button', { type: 'button', id: 'add-edit-back', onclick: () => this.leaveEdit() }, 'Show servers'),
+      );
+      this.editError.hidden = false;
+    }
+  }
+
+  /** Edit mode for `name`: the form filled in from the server, or once it is read. */
+  private startEdit(name: string): void {
+    this.clearForm();
+    this.editName = name;
+    this.el.dataset.mode = 'edit';
+    this.heading.textContent = `Edit ${name}`;
+    this.importSection.hidden = true;
+    this.cancel.hidden = false;
+    this.name.value = name;
+    this.name.readOnly = true;
+    this.nameEdited = true;
+    this.nameHint.textContent = NAME_HINT_EDIT;
+    const s = this.ctx.servers.find((x) => x.name === name);
+    if (s) this.fillEdit(s);
+    // Not known (yet): read the servers; updateServers fills it in or says so.
+    else void this.ctx.refreshServers();
+    this.authChanged();
+  }
+
+  private fillEdit(s: ServerRow): void {
+    this.editRow = s;
+    this.editError.hidden = true;
+    this.url.value = s.url;
+    this.probedUrl = s.url;
+    this.tokenHeader.value = s.token_header || 'Authorization';
+    this.setAuth(s.auth);
+    this.drawClients(s.clients);
+    this.form.hidden = false;
+    this.result.hidden = true;
+  }
+
+  /** Cancel: back to a blank add, and to the servers. */
+  private leaveEdit(): void {
+    this.reset(false);
+    this.ctx.show('servers', { focus: true });
+  }
+
+  /** The clients' checkboxes; ticks kept if the user changed them. Edit
+   * mode starts from the server's clients, adding from Settings' or the
+   * installed ones. */
   updateClients(): void {
     const was = this.clientsTouched ? this.checkedClients() : null;
+    if (this.editName !== null) {
+      if (this.editRow) this.drawClients(was ?? this.editRow.clients);
+      return;
+    }
+    const seq = this.formSeq;
     void this.ctx.backend.getSettings().then(
-      (s) => this.drawClients(was ?? defaultClients(this.ctx.clients, s)),
-      () => this.drawClients(was ?? defaultClients(this.ctx.clients, null)),
+      (s) => seq === this.formSeq && this.drawClients(was ?? defaultClients(this.ctx.clients, s)),
+      () => seq === this.formSeq && this.drawClients(was ?? defaultClients(this.ctx.clients, null)),
     );
     this.drawClients(was ?? defaultClients(this.ctx.clients, null));
   }
@@ -216,10 +325,16 @@ export class AddView {
     this.authChanged();
   }
 
+  /** Editing a server that has a token: an empty token field keeps it. */
+  private canKeepToken(): boolean {
+    return this.editName !== null && this.editRow?.auth === 'bearer';
+  }
+
   private authChanged(): void {
     const a = this.auth();
     this.tokenFields.hidden = a !== 'bearer';
-    this.submit.textContent = a === 'oauth' ? 'Add and sign in' : 'Add server';
+    this.submit.textContent = this.editName !== null ? 'Save' : a === 'oauth' ? 'Add and sign in' : 'Add server';
+    this.tokenHint.textContent = this.canKeepToken() ? TOKEN_HINT_KEEP : TOKEN_HINT;
   }
 
   private clearInvalid(input: HTMLElement, error: HTMLElement): void {
@@ -296,10 +411,15 @@ export class AddView {
     };
   }
 
-  /** Add: the server, then its entries, then (OAuth) the sign-in. */
+  /** Add (or Save, editing): the server, then its entries, then (OAuth)
+   * the sign-in: for a new server, or an edited one that was not signed in. */
   async add(): Promise<void> {
     const f = this.readForm();
-    const problems = addProblems(f, this.ctx.servers.map((s) => s.name));
+    const editing = this.editName !== null;
+    const before = editing ? (this.ctx.servers.find((s) => s.name === this.editName) ?? this.editRow) : null;
+    const keepable = this.canKeepToken();
+    const taken = this.ctx.servers.map((s) => s.name).filter((n) => n !== this.editName);
+    const problems = addProblems(f, taken, keepable);
     const fields: [keyof AddForm, HTMLInputElement, HTMLElement][] = [
       ['url', this.url, this.urlError],
       ['name', this.name, this.nameError],
@@ -320,51 +440,69 @@ export class AddView {
       first.focus();
       return;
     }
-    const request = addRequest(f);
+    const request = addRequest(f, keepable);
+    const seq = this.formSeq;
     this.submit.disabled = true;
-    this.submit.textContent = 'Adding…';
-    this.ctx.announce(`Adding ${request.name}…`);
+    this.submit.textContent = editing ? 'Saving…' : 'Adding…';
+    this.ctx.announce(`${editing ? 'Saving' : 'Adding'} ${request.name}…`);
     let result: InstallResult;
     try {
       result = await this.ctx.backend.addServer(request);
     } catch (e) {
-      setError(this.error, `Cannot add ${request.name}: ${errorText(e)}`);
+      if (seq !== this.formSeq) return;
+      setError(this.error, `Cannot ${editing ? 'save' : 'add'} ${request.name}: ${errorText(e)}`);
       this.ctx.announce('');
       this.authChanged();
       this.submit.disabled = false;
       return;
     }
+    // add_server only writes entries: the clients unticked lose theirs here.
+    const removed: string[] = [];
+    for (const client of before?.clients.filter((c) => !request.clients.includes(c)) ?? []) {
+      try {
+        await this.ctx.backend.uninstallEntry(request.name, client);
+        removed.push(client);
+      } catch (e) {
+        result.errors.push({ client, message: `could not remove the entry: ${errorText(e)}` });
+      }
+    }
+    void this.ctx.refreshServers();
+    void this.ctx.loadClients().catch(() => undefined);
+    if (seq !== this.formSeq) return;
     this.submit.disabled = false;
     this.authChanged();
     this.token.value = '';
-    void this.ctx.refreshServers();
-    void this.ctx.loadClients().catch(() => undefined);
-    this.showResult(request.name, request.auth, result);
-    if (request.auth === 'oauth') await this.signIn(request.name);
+    const signIn = request.auth === 'oauth' && (!before || before.auth !== 'oauth' || before.state === 'needs-sign-in');
+    this.showResult(request.name, signIn, result, editing, removed);
+    if (signIn) await this.signIn(request.name);
   }
 
-  private showResult(name: string, auth: AuthKind, r: InstallResult): void {
+  private showResult(name: string, signIn: boolean, r: InstallResult, edited: boolean, removed: string[]): void {
     const clients = this.ctx.clients;
     const inClaude = r.installed.some((i) => i.client === CLAUDE_DESKTOP);
     const errorBox = h('p', { id: 'add-result-error', class: 'error', role: 'alert', hidden: true });
     const restart = inClaude
       ? h('button', { type: 'button', id: 'add-restart', onclick: () => void this.ctx.restartClaude(restart!, errorBox) }, 'Restart Claude Desktop')
       : null;
+    const done = edited ? `Saved ${name}` : `Added ${name}`;
     fill(this.result,
-      h('h3', {}, `Added ${name}`),
+      h('h3', {}, done),
       r.installed.length
         ? [h('p', {}, `Written to ${plural(r.installed.length, 'config file')}:`),
            h('ul', { id: 'add-result-files' }, r.installed.map((i) => h('li', { 'data-client': i.client }, h('strong', {}, clientName(i.client, clients)), ': ', h('code', {}, i.path))))]
         : h('p', {}, 'No MCP client was set up: tick one on the server’s card to add it later.'),
+      removed.length
+        ? h('p', { id: 'add-result-removed' }, `Removed from ${joinWords(removed.map((c) => clientName(c, clients)))}.`)
+        : null,
       r.errors.length
         ? h('ul', { id: 'add-result-errors', class: 'error', role: 'alert' }, r.errors.map((e) => h('li', { 'data-client': e.client }, `${clientName(e.client, clients)}: ${e.message}`)))
         : null,
-      h('div', { id: 'add-signin', 'data-state': auth === 'oauth' ? 'pending' : 'none' }),
-      inClaude ? h('p', { class: 'hint' }, 'Claude Desktop reads its config when it starts: restart it to use the new server.') : null,
+      h('div', { id: 'add-signin', 'data-state': signIn ? 'pending' : 'none' }),
+      inClaude ? h('p', { class: 'hint' }, `Claude Desktop reads its config when it starts: restart it to use the ${edited ? 'changes' : 'new server'}.`) : null,
       h('div', { class: 'actions' },
         restart,
         h('button', { type: 'button', id: 'add-done', onclick: () => this.ctx.show('servers', { focus: true }) }, 'Show servers'),
-        h('button', { type: 'button', id: 'add-another', onclick: () => this.reset() }, 'Add another server'),
+        h('button', { type: 'button', id: 'add-another', onclick: () => this.addAnother() }, 'Add another server'),
       ),
       errorBox,
     );
@@ -372,7 +510,7 @@ export class AddView {
     this.result.hidden = false;
     this.result.focus();
     const written = r.installed.length ? ` Written to ${joinWords(r.installed.map((i) => clientName(i.client, clients)))}.` : '';
-    this.ctx.announce(`Added ${name}.${written}`);
+    this.ctx.announce(`${done}.${written}`);
   }
 
   private async signIn(name: string): Promise<void> {
@@ -395,19 +533,51 @@ export class AddView {
     void this.ctx.refreshServers();
   }
 
-  /** Starts over for another server. */
-  reset(): void {
+  /** "Add another server": a blank add, whichever mode this was. */
+  private addAnother(): void {
+    const wasEditing = this.editName !== null;
+    this.reset();
+    // The hash and the nav follow the mode.
+    if (wasEditing) this.ctx.show('add');
+    this.url.focus();
+  }
+
+  /** Starts over for another server: a blank add (edit mode left). */
+  reset(focus = true): void {
+    this.clearForm();
+    if (focus) this.url.focus();
+  }
+
+  /** Empties the form, in add mode. */
+  private clearForm(): void {
+    this.formSeq++;
+    this.focusPending = false;
+    this.editName = null;
+    this.editRow = null;
+    this.el.dataset.mode = 'add';
+    this.heading.textContent = 'Add a server';
+    this.importSection.hidden = false;
+    this.cancel.hidden = true;
+    this.editError.hidden = true;
     for (const i of [this.url, this.name, this.token]) i.value = '';
     this.tokenHeader.value = 'Authorization';
+    this.name.readOnly = false;
+    this.nameHint.textContent = NAME_HINT;
+    for (const [input, err] of [
+      [this.url, this.urlError], [this.name, this.nameError], [this.token, this.tokenError], [this.tokenHeader, this.tokenHeaderError],
+    ] as const) this.clearInvalid(input, err);
+    setError(this.error, null);
+    this.submit.disabled = false;
     this.nameEdited = false;
     this.clientsTouched = false;
+    this.setAuth('oauth');
     this.updateClients();
     this.probedUrl = null;
     this.kind.hidden = true;
+    delete this.kind.dataset.stale;
     this.probeError.hidden = true;
     this.form.hidden = true;
     this.result.hidden = true;
-    this.url.focus();
   }
 
   // ------------------------------------------------------------ import

@@ -27,7 +27,7 @@ export class DiagnoseView {
         this.heading,
         h('div', { class: 'actions' },
           this.again,
-          h('button', { type: 'button', id: 'diagnose-back', onclick: () => this.ctx.show(this.back, { focus: true }) }, 'Back'),
+          h('button', { type: 'button', id: 'diagnose-back', onclick: () => this.ctx.show(this.back, { focus: true, resume: true }) }, 'Back'),
         ),
       ),
       this.status,

@@ -19,6 +19,7 @@ const ACTION_LABELS: Record<Action, string> = {
   'sign-out': 'Sign out',
   diagnose: 'Diagnose',
   copy: 'Copy Claude config entry',
+  edit: 'Edit',
   remove: 'Remove',
 };
 
@@ -211,6 +212,9 @@ export class ServersView {
         break;
       case 'copy':
         void this.copy(name);
+        break;
+      case 'edit':
+        this.ctx.show('add', { target: name, focus: true });
         break;
       case 'remove':
         this.setUi(name, { confirming: true, error: undefined, note: undefined });

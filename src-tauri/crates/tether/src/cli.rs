@@ -292,6 +292,10 @@ struct AddArgs {
     /// The header the static token goes in (default Authorization, as "Bearer <token>").
     #[arg(long, value_name = "NAME", requires = "bearer")]
     token_header: Option<String>,
+    /// Changing a server that already has its token: keep that token
+    /// instead of reading a new one.
+    #[arg(long, requires = "bearer")]
+    keep_token: bool,
     /// The server needs no authentication.
     #[arg(long)]
     no_auth: bool,
@@ -571,10 +575,20 @@ fn add(args: AddArgs) -> Result<ExitCode> {
         AuthKind::Oauth
     };
     // A malformed server list is refused before any secret is read or stored.
-    Servers::new(&paths.config).load()?;
-    let token = match args.bearer {
-        true => Some(read_secret(&format!("Token for {}: ", args.name))?),
-        false => None,
+    let existing = Servers::new(&paths.config).load()?.servers.remove(&args.name);
+    let token = match (args.bearer, args.keep_token) {
+        (true, false) => Some(read_secret(&format!("Token for {}: ", args.name))?),
+        (true, true) => {
+            // Only a token Tether keeps can be kept.
+            if existing.as_ref().is_none_or(|c| c.auth != AuthKind::Bearer) {
+                bail!(
+                    "{} has no token to keep: it is not a server with a token yet; give the token",
+                    args.name
+                );
+            }
+            None
+        }
+        (false, _) => None,
     };
     let client_secret = match args.client_secret {
         true => Some(read_secret(&format!("Client secret for {}: ", args.name))?),
@@ -1068,13 +1082,25 @@ fn install(args: InstallArgs) -> Result<ExitCode> {
             }
         }
     }
-    if args.json {
+    finish_client_change(args.json, "installed", installed, errors, &args.target)
+}
+
+/// The end of `install` and `uninstall`: the JSON report, Claude Desktop's
+/// restart when it was changed and asked for, the exit status.
+fn finish_client_change(
+    json: bool,
+    key: &str,
+    done: Vec<serde_json::Value>,
+    errors: Vec<serde_json::Value>,
+    target: &ClientsArgs,
+) -> Result<ExitCode> {
+    let claude = done.iter().any(|r| r["client"] == ClientId::ClaudeDesktop.id());
+    if json {
         print(&serde_json::to_string_pretty(
-            &serde_json::json!({ "installed": installed, "errors": errors }),
+            &serde_json::json!({ key: done, "errors": errors }),
         )?);
     }
-    let claude = installed.iter().any(|r| r["client"] == ClientId::ClaudeDesktop.id());
-    args.target.after(claude)?;
+    target.after(claude)?;
     Ok(if errors.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -1111,18 +1137,7 @@ fn uninstall(args: UninstallArgs) -> Result<ExitCode> {
     if targets.is_empty() {
         eprintln!("No MCP client has an entry {:?}.", args.name);
     }
-    if args.json {
-        print(&serde_json::to_string_pretty(
-            &serde_json::json!({ "removed": removed, "errors": errors }),
-        )?);
-    }
-    let claude = removed.iter().any(|r| r["client"] == ClientId::ClaudeDesktop.id());
-    args.target.after(claude)?;
-    Ok(if errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    finish_client_change(args.json, "removed", removed, errors, &args.target)
 }
 
 /// Whether `pick` (`<client>:<name>`) names this candidate (by its entry's

@@ -37,6 +37,8 @@ pub struct ServerView {
     pub name: String,
     pub url: String,
     pub auth: AuthKind,
+    /// The header a static token goes in, when not `Authorization`.
+    pub token_header: Option<String>,
     #[serde(flatten)]
     pub state: ServerState,
     pub issuer: Option<String>,
@@ -125,6 +127,7 @@ pub fn servers(paths: &Paths) -> Result<Vec<ServerView>, ServersError> {
                 url: url::Url::parse(&config.url)
                     .map_or_else(|_| config.url.clone(), |u| crate::config::redact_url(&u)),
                 auth: config.auth,
+                token_header: config.token_header.clone(),
                 state: view_state,
                 issuer: facts.issuer.clone(),
                 scopes: facts.granted_scopes.clone(),
@@ -279,6 +282,7 @@ mod tests {
             name: "x".into(),
             url: "u".into(),
             auth: AuthKind::Oauth,
+            token_header: None,
             state,
             issuer: None,
             scopes: None,

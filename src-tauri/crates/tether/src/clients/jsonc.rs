@@ -15,7 +15,6 @@
 //! rewrites its own), the edit is made again on the new content.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use jsonc_parser::ParseOptions;
@@ -181,33 +180,10 @@ fn write(shown: &Path, target: &Path, text: &str, before: Option<&str>, redact: 
                 .replace(escaped, "[moved to the keychain]");
         }
         // The old content may hold secrets: the backup is private.
-        write_replace(&dir.join(format!("{name}{BACKUP_SUFFIX}")), kept.as_bytes(), None).map_err(werr)?;
+        crate::store::files::replace_file(&dir.join(format!("{name}{BACKUP_SUFFIX}")), kept.as_bytes(), None)
+            .map_err(werr)?;
     }
-    write_replace(target, text.as_bytes(), old_meta.map(|m| m.permissions())).map_err(werr)
-}
-
-/// Writes `bytes` to a temporary file beside `path` and renames it over
-/// `path`. The new file gets `permissions` (the old file's), else owner-only.
-fn write_replace(path: &Path, bytes: &[u8], permissions: Option<fs::Permissions>) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tether-{}.tmp", std::process::id()));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let result = options.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        if let Some(p) = permissions {
-            f.set_permissions(p)?;
-        }
-        f.sync_all()
-    });
-    let result = result.and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::store::files::replace_file(target, text.as_bytes(), old_meta.map(|m| m.permissions())).map_err(werr)
 }
 
 /// A JSON value as input for the tree.

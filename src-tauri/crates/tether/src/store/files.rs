@@ -71,24 +71,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     crate::logging::create_private_dir(dir).map_err(err)?;
+    replace_file(path, bytes, None).map_err(err)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over
+/// `path`, so a reader sees the old file or the new one, never half of one.
+/// The new file gets `permissions` (say, the old file's), else owner-only.
+pub fn replace_file(path: &Path, bytes: &[u8], permissions: Option<fs::Permissions>) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let result = options.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = result {
+    let result = options
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            if let Some(p) = permissions {
+                f.set_permissions(p)?;
+            }
+            f.sync_all()
+        })
+        .and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
         let _ = fs::remove_file(&tmp);
-        return Err(err(e));
     }
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        err(e)
-    })
+    result
 }
 
 /// Turns a name into a file name: letters, digits, `-`, `_` and `.` stay.
