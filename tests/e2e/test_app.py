@@ -185,18 +185,27 @@ def window(display: str, user: dict):
             d.set_window_size(900, 680)
             yield d
         finally:
-            d.quit()
+            with contextlib.suppress(Exception):  # a test may have closed the window
+                d.quit()
     finally:
         proc.terminate()
         proc.wait(10)
         driver_log.close()
+        # The driver's app goes away after the session; the next test's app
+        # must not meet it (one instance only: it would hand over and exit).
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and subprocess.run(["pgrep", "-f", str(APP)], capture_output=True).returncode == 0:
+            time.sleep(0.2)
+        subprocess.run(["pkill", "-f", str(APP)], capture_output=True)
 
 
 def wait(d, condition, timeout: float = 30, what: str = "the window"):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        return WebDriverWait(d, timeout, poll_frequency=0.2).until(lambda _: condition())
+        # An element found by one poll may be redrawn before the next look.
+        return WebDriverWait(d, timeout, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]).until(lambda _: condition())
     except Exception as e:  # noqa: BLE001 - say what was on screen
         shot(d, "failure")
         body = d.find_element("css selector", "body").text
@@ -214,24 +223,41 @@ def css(d, selector: str):
     return d.find_element("css selector", selector)
 
 
-def click(d, selector: str, timeout: float = 10) -> None:
-    """Clicks `selector`, again if the live list redrew it meanwhile."""
+def fresh(d, selector: str, act, timeout: float = 10):
+    """Does `act` to `selector`, finding it again if the live window redrew
+    it meanwhile (the server list redraws when a bridge writes its status)."""
     from selenium.common.exceptions import StaleElementReferenceException
 
     deadline = time.monotonic() + timeout
     while True:
         try:
-            css(d, selector).click()
-            return
+            return act(css(d, selector))
         except StaleElementReferenceException:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
 
 
+def click(d, selector: str) -> None:
+    fresh(d, selector, lambda e: e.click())
+
+
+def type_into(d, selector: str, text: str) -> None:
+    fresh(d, selector, lambda e: (e.clear(), e.send_keys(text)))
+
+
+def tick(d, selector: str) -> None:
+    fresh(d, selector, lambda e: e.is_selected() or e.click())
+
+
 def present(d, selector: str):
     found = d.find_elements("css selector", selector)
     return found[0] if found else None
+
+
+def tether_windows(env: dict) -> list[str]:
+    """Every X window named Tether, mapped or not."""
+    return subprocess.run([require("xdotool"), "search", "--name", "^Tether$"], capture_output=True, text=True, env=env).stdout.split()
 
 
 def claude_config_with(user: dict, name: str, timeout: float = 15) -> dict:
@@ -257,27 +283,25 @@ def files_under(*roots: Path):
 def test_a_person_adds_an_oauth_server_signs_in_with_one_click_and_claude_desktop_gets_the_entry(display, user, everything_http):
     with OAuthMcp(everything_http, access_ttl=120) as peer, window(display, user) as d:
         wait(d, lambda: present(d, "#nav-add"), what="the window")
-        css(d, "#nav-add").click()
-        css(d, "#add-url").send_keys(peer.mcp_url)
-        css(d, "#add-check").click()
-        kind = wait(d, lambda: present(d, "#add-kind[data-kind]"), what="the probe's verdict")
-        assert kind.get_attribute("data-kind") == "oauth", kind.text
-        name = css(d, "#add-name")
-        name.clear()
-        name.send_keys("everything")
-        claude = css(d, "input[name=client][value=claude-desktop]")
-        if not claude.is_selected():
-            claude.click()
+        click(d, "#nav-add")
+        type_into(d, "#add-url", peer.mcp_url)
+        click(d, "#add-check")
+        wait(d, lambda: present(d, "#add-kind[data-kind]"), what="the probe's verdict")
+        kind = fresh(d, "#add-kind", lambda e: (e.get_attribute("data-kind"), e.text))
+        assert kind[0] == "oauth", kind
+        type_into(d, "#add-name", "everything")
+        tick(d, "input[name=client][value=claude-desktop]")
         shot(d, "add-server")
-        css(d, "#add-submit").click()
+        click(d, "#add-submit")
         wait(d, lambda: (e := present(d, "#add-signin")) is not None and e.get_attribute("data-state") == "done", timeout=90, what="the sign-in")
-        result = css(d, "#add-result").text
+        result = fresh(d, "#add-result", lambda e: e.text)
         assert str(user["claude_config"]) in result, result
         shot(d, "signed-in")
 
         click(d, "#nav-servers")
-        row = wait(d, lambda: present(d, "[data-server=everything][data-state=signed-in]"), what="the server row turning signed in")
-        assert "signed in" in row.text
+        wait(d, lambda: present(d, "[data-server=everything][data-state=signed-in]"), what="the server row turning signed in")
+        row_text = fresh(d, "[data-server=everything]", lambda e: e.text)
+        assert "signed in" in row_text, row_text
         shot(d, "servers")
 
         # Diagnose shows `tether doctor`'s report in the window.
@@ -287,6 +311,7 @@ def test_a_person_adds_an_oauth_server_signs_in_with_one_click_and_claude_deskto
         assert {"url.https", "net.dns", "mcp.initialize"} <= ids, (summary, ids)
         assert not d.find_elements("css selector", "li[data-finding][data-level=error]"), summary
         shot(d, "diagnose")
+
 
     # One browser visit did it.
     opened = [line for line in user["browser_log"].read_text().splitlines() if " open " in line]
@@ -316,12 +341,11 @@ def test_an_npx_mcp_remote_entry_is_imported_in_one_click_and_its_token_moves_to
         user["claude_config"].write_text(json.dumps(config, indent=2))
         with window(display, user) as d:
             wait(d, lambda: present(d, "#nav-add"))
-            css(d, "#nav-add").click()
-            pick = wait(d, lambda: present(d, "#import-list input[name=import][value='claude-desktop:corp']"), what="the import list")
-            if not pick.is_selected():
-                pick.click()
+            click(d, "#nav-add")
+            wait(d, lambda: present(d, "#import-list input[name=import][value='claude-desktop:corp']"), what="the import list")
+            tick(d, "#import-list input[name=import][value='claude-desktop:corp']")
             shot(d, "import")
-            css(d, "#import-submit").click()
+            click(d, "#import-submit")
             wait(d, lambda: "corp" in ((e := present(d, "#import-result")) and e.text or ""), what="the import result")
             click(d, "#nav-servers")
             wait(d, lambda: present(d, "[data-server=corp]"), what="the imported server in the list")
@@ -332,10 +356,8 @@ def test_an_npx_mcp_remote_entry_is_imported_in_one_click_and_its_token_moves_to
                 moved.require_token = token
                 click(d, "[data-server=corp] [data-action=edit]")
                 wait(d, lambda: present(d, "#view-add[data-mode=edit]"), what="the edit form")
-                url = css(d, "#add-url")
-                url.clear()
-                url.send_keys(moved.url)
-                assert css(d, "#add-token").get_attribute("value") == ""
+                type_into(d, "#add-url", moved.url)
+                assert fresh(d, "#add-token", lambda e: e.get_attribute("value")) == ""
                 click(d, "#add-submit")
                 wait(d, lambda: (e := present(d, "#add-result")) is not None and e.is_displayed(), what="the saved edit")
                 shot(d, "edited")
@@ -390,6 +412,24 @@ def test_the_tray_menu_lists_each_server_with_its_state_and_its_actions_work(dis
             assert second.returncode == 0
             assert app.poll() is None
             assert len(tray.ask("items")) == 1
+            # ... and the first one shows its window.
+            deadline = time.monotonic() + 15
+            windows: list[str] = []
+            while time.monotonic() < deadline and not windows:
+                windows = subprocess.run([require("xdotool"), "search", "--onlyvisible", "--name", "^Tether$"], capture_output=True, text=True, env=env).stdout.split()
+                time.sleep(0.2)
+            assert windows, "the second launch did not bring up the first one's window"
+            # Closing it (as a window manager asks: WM_DELETE_WINDOW) destroys
+            # it, not hides it; the app lives on in the tray.
+            time.sleep(1.5)  # a person takes longer than this to reach the close button
+            for w in windows:
+                subprocess.run([require(SYSTEM_PYTHON), str(E2E / "x11_close.py"), w], env=env, check=True, timeout=30)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and set(windows) & set(tether_windows(env)):
+                time.sleep(0.2)
+            assert not set(windows) & set(tether_windows(env)), "the window is hidden, not destroyed"
+            assert app.poll() is None, "closing the window quit the app"
+            assert len(tray.ask("items")) == 1
 
             # "Set up Claude Desktop…" writes the entry.
             tray.click("Set up Claude Desktop")
@@ -441,7 +481,7 @@ def test_the_tray_menu_opens_from_the_icon_on_an_xembed_panel(display, user):
         panel = subprocess.Popen(
             [require("trayer"), "--edge", "bottom", "--align", "right", "--widthtype", "pixel", "--width", "120", "--heighttype", "pixel", "--height", "32",
              "--transparent", "true", "--alpha", "0", "--tint", "0x202020"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, stdout=subprocess.DEVNULL, stderr=open(user["home"].parent / "trayer.log", "wb"),
         )
         app = subprocess.Popen([require(str(APP))], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -455,7 +495,7 @@ def test_the_tray_menu_opens_from_the_icon_on_an_xembed_panel(display, user):
                     if int(g["WIDTH"]) >= 100:
                         geometry = {k: int(v) for k, v in g.items() if k in ("X", "Y", "WIDTH", "HEIGHT")}
                 time.sleep(0.2)
-            assert geometry, "the panel never showed"
+            assert geometry, f"the panel (trayer) never showed: {panel.poll()=} {(user['home'].parent / 'trayer.log').read_text(errors='replace')}"
             time.sleep(2)  # the icon docks into the panel
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             before, after = ARTIFACTS / "panel-before.png", ARTIFACTS / "tray-menu-xembed.png"
