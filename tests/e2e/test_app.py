@@ -311,6 +311,9 @@ def test_a_person_adds_an_oauth_server_signs_in_with_one_click_and_claude_deskto
         assert {"url.https", "net.dns", "mcp.initialize"} <= ids, (summary, ids)
         assert not d.find_elements("css selector", "li[data-finding][data-level=error]"), summary
         shot(d, "diagnose")
+        click(d, "#nav-settings")
+        wait(d, lambda: present(d, "input[name=settings-client][value=claude-desktop]"), what="the settings")
+        shot(d, "settings")
 
 
     # One browser visit did it.

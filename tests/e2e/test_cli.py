@@ -78,3 +78,15 @@ def test_a_log_file_is_written_under_tether_home(home):
     log = home / "logs" / f"run-127.0.0.1_{port}.log"
     assert "bridge started" in log.read_text()
     assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_log_level_set_in_the_app_reaches_the_bridges_log_file(home):
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "servers.json").write_text('{"servers": {}, "settings": {"log_level": "debug"}}')
+    with FakeMcp() as fake, RawBridge("run", fake.url, home=home) as b:
+        b.initialize()
+        b.close_stdin()
+        b.wait(5)
+    port = fake.url.split(":")[2].split("/")[0]
+    log = (home / "logs" / f"run-127.0.0.1_{port}.log").read_text()
+    assert "DEBUG" in log and "→ remote" in log, log

@@ -448,7 +448,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         sign_in_wait: Duration::from_secs(args.sign_in_wait),
     };
 
-    let level = if args.debug {
+    // `--debug`, or the log level set in the app (servers.json settings).
+    let debug_setting = Servers::new(&paths.config)
+        .load()
+        .is_ok_and(|f| f.settings.log_level.as_deref() == Some("debug"));
+    let level = if args.debug || debug_setting {
         LevelFilter::DEBUG
     } else {
         LevelFilter::INFO
