@@ -449,10 +449,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     };
 
     // `--debug`, or the log level set in the app (servers.json settings).
-    let debug_setting = Servers::new(&paths.config)
-        .load()
-        .is_ok_and(|f| f.settings.log_level.as_deref() == Some("debug"));
-    let level = if args.debug || debug_setting {
+    let level = if args.debug || profile.settings.log_level.as_deref() == Some("debug") {
         LevelFilter::DEBUG
     } else {
         LevelFilter::INFO
