@@ -2,6 +2,7 @@
 //! is on disk and not secret) or the `tether` sidecar (for anything that
 //! touches the keychain). Errors reach the window as sentences.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -36,16 +37,26 @@ fn platform(ctx: &AppContext) -> clients::Platform {
     clients::Platform::current(&ctx.clients_home)
 }
 
+/// Each client with the servers its config runs through this app's
+/// `tether`: every client's file read once.
+fn entries(ctx: &AppContext) -> Vec<(ClientId, std::collections::BTreeSet<String>)> {
+    let platform = platform(ctx);
+    ClientId::ALL
+        .iter()
+        .map(|id| (*id, clients::entries_running(*id, &platform, &ctx.sidecar)))
+        .collect()
+}
+
 #[tauri::command]
 pub fn list_servers(ctx: State<'_, AppContext>) -> Vec<ServerRow> {
-    let platform = platform(&ctx);
+    let entries = entries(&ctx);
     overview(&ctx)
         .into_iter()
         .map(|view| {
-            let clients = ClientId::ALL
+            let clients = entries
                 .iter()
-                .filter(|c| clients::has_entry(**c, &platform, &view.name, &ctx.sidecar))
-                .map(|c| c.id().to_owned())
+                .filter(|(_, names)| names.contains(&view.name))
+                .map(|(id, _)| id.id().to_owned())
                 .collect();
             ServerRow { view, clients }
         })
@@ -222,18 +233,14 @@ pub struct ClientRow {
 pub fn list_clients(ctx: State<'_, AppContext>) -> Vec<ClientRow> {
     let platform = platform(&ctx);
     let servers: Vec<String> = overview(&ctx).into_iter().map(|v| v.name).collect();
-    ClientId::ALL
-        .iter()
-        .map(|id| ClientRow {
+    entries(&ctx)
+        .into_iter()
+        .map(|(id, names)| ClientRow {
             id: id.id().to_owned(),
             name: id.name().to_owned(),
-            installed: clients::is_installed(*id, &platform),
-            path: clients::config_path(*id, &platform).map(|p| p.display().to_string()),
-            configured: servers
-                .iter()
-                .filter(|s| clients::has_entry(*id, &platform, s, &ctx.sidecar))
-                .cloned()
-                .collect(),
+            installed: clients::is_installed(id, &platform),
+            path: clients::config_path(id, &platform).map(|p| p.display().to_string()),
+            configured: servers.iter().filter(|s| names.contains(*s)).cloned().collect(),
         })
         .collect()
 }
@@ -450,32 +457,32 @@ pub fn claude_config_dir(ctx: &AppContext) -> Option<std::path::PathBuf> {
         .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
 }
 
-/// The servers whose entry Claude Desktop's config has now.
-pub fn in_claude(ctx: &AppContext) -> std::collections::BTreeSet<String> {
-    let platform = platform(ctx);
-    overview(ctx)
-        .into_iter()
-        .filter(|v| clients::has_entry(ClientId::ClaudeDesktop, &platform, &v.name, &ctx.sidecar))
-        .map(|v| v.name)
+/// The servers among `views` whose entry Claude Desktop's config has now.
+pub fn in_claude(ctx: &AppContext, views: &[ServerView]) -> BTreeSet<String> {
+    let there = clients::entries_running(ClientId::ClaudeDesktop, &platform(ctx), &ctx.sidecar);
+    views
+        .iter()
+        .filter(|v| there.contains(&v.name))
+        .map(|v| v.name.clone())
         .collect()
 }
 
 /// Servers Claude Desktop's config had at the last look that it no longer
 /// has, although Tether did not remove them (Claude sometimes rewrites the
 /// file without `mcpServers`). Entries the app removes itself are forgotten
-/// first ([`forget_in_claude`]).
-pub fn missing_from_claude(ctx: &AppContext) -> Vec<String> {
-    let now = in_claude(ctx);
+/// first ([`forget_in_claude`]). `views` are the servers as they are now.
+pub fn missing_from_claude(ctx: &AppContext, views: &[ServerView]) -> Vec<String> {
+    let now = in_claude(ctx, views);
+    let servers: BTreeSet<&str> = views.iter().map(|v| v.name.as_str()).collect();
     let mut known = lock(&ctx.in_claude);
-    let known_servers: std::collections::BTreeSet<String> = overview(ctx).into_iter().map(|v| v.name).collect();
     let missing: Vec<String> = known
         .iter()
-        .filter(|n| known_servers.contains(*n) && !now.contains(*n))
+        .filter(|n| servers.contains(n.as_str()) && !now.contains(*n))
         .cloned()
         .collect();
     // Remember what is there now, plus what went missing, until it is back
     // or the user removes the server.
-    known.retain(|n| known_servers.contains(n));
+    known.retain(|n| servers.contains(n.as_str()));
     known.extend(now);
     missing
 }

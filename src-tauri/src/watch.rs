@@ -33,8 +33,9 @@ pub fn start(app: &AppHandle) -> notify::Result<()> {
             tracing::warn!(dir = %dir.display(), error = %e, "cannot watch");
         }
     }
-    *ctx.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = commands::overview(&ctx);
-    *ctx.in_claude.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = commands::in_claude(&ctx);
+    let views = commands::overview(&ctx);
+    *ctx.in_claude.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = commands::in_claude(&ctx, &views);
+    *ctx.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = views;
     *ctx.watcher.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(watcher);
     let app = app.clone();
     std::thread::Builder::new()
@@ -90,7 +91,7 @@ fn changed(app: &AppHandle) {
     }
     tray::refresh(app, &views);
     let _ = app.emit("servers-changed", &views);
-    let missing = commands::missing_from_claude(&ctx);
+    let missing = commands::missing_from_claude(&ctx, &views);
     if !missing.is_empty() {
         tracing::warn!(?missing, "Claude Desktop's config lost Tether's entries");
         tray::notify(

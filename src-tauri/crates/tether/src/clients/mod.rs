@@ -238,6 +238,30 @@ pub fn uninstall(id: ClientId, p: &Platform, name: &str) -> Result<bool, Clients
     Ok(removed)
 }
 
+/// The names of the entries in `id`'s config that run `sidecar`, read
+/// once (empty when it has none or cannot be read): [`has_entry`] for every
+/// server at the cost of one read.
+pub fn entries_running(id: ClientId, p: &Platform, sidecar: &Path) -> std::collections::BTreeSet<String> {
+    let Some(path) = config_path(id, p) else {
+        return Default::default();
+    };
+    let Ok(Some(doc)) = jsonc::read(&path, id.dialect()) else {
+        return Default::default();
+    };
+    doc.get(id.servers_key())
+        .and_then(Value::as_object)
+        .map(|servers| {
+            servers
+                .iter()
+                .filter(|(k, v)| {
+                    tether_entry(v).is_some_and(|(command, server)| &server == *k && same_program(&command, sidecar))
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The names of the Tether entries in `id`'s config (empty when it has
 /// none or cannot be read).
 pub fn tether_entries(id: ClientId, p: &Platform) -> Vec<String> {

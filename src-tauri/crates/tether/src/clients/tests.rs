@@ -370,6 +370,23 @@ fn uninstall_removes_only_tethers_own_entry() {
 }
 
 #[test]
+fn one_read_lists_the_entries_that_run_this_tether_and_no_others() {
+    let home = Home::new("entries");
+    install(ClientId::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    install(ClientId::ClaudeDesktop, &home.platform, "github", Path::new(SIDECAR)).unwrap();
+    install(
+        ClientId::ClaudeDesktop,
+        &home.platform,
+        "old",
+        Path::new("/other/tether"),
+    )
+    .unwrap();
+    let names = entries_running(ClientId::ClaudeDesktop, &home.platform, Path::new(SIDECAR));
+    assert_eq!(names.into_iter().collect::<Vec<_>>(), ["github", "linear"]);
+    assert!(entries_running(ClientId::Cursor, &home.platform, Path::new(SIDECAR)).is_empty());
+}
+
+#[test]
 fn has_entry_needs_the_same_program_and_server() {
     let home = Home::new("has");
     install(ClientId::VsCode, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
