@@ -103,7 +103,7 @@ impl Streamable {
             // names its version in `_meta`, and the header must repeat it.
             // Mirroring it keeps the bridge faithful to a client that speaks
             // that wire without the bridge having to understand it.
-            if headers.protocol_version.is_none() {
+            if headers.protocol_version.is_none() && msg.has_requests() {
                 headers.protocol_version =
                     jsonrpc::meta_protocol_version(&msg.bytes).and_then(|v| HeaderValue::from_str(&v).ok());
             }
