@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
-use tether::clients::{self, ClientId};
+use tether::clients::{self, McpClient};
 use tether::overview::{self, ServerView};
 use tether::servers::{AuthKind, Servers};
 
@@ -39,9 +39,9 @@ fn platform(ctx: &AppContext) -> clients::Platform {
 
 /// Each client with the servers its config runs through this app's
 /// `tether`: every client's file read once.
-fn entries(ctx: &AppContext) -> Vec<(ClientId, std::collections::BTreeSet<String>)> {
+fn entries(ctx: &AppContext) -> Vec<(McpClient, std::collections::BTreeSet<String>)> {
     let platform = platform(ctx);
-    ClientId::ALL
+    McpClient::ALL
         .iter()
         .map(|id| (*id, clients::entries_running(*id, &platform, &ctx.sidecar)))
         .collect()
@@ -165,7 +165,7 @@ fn stored_url_if_unchanged(ctx: &AppContext, name: &str, shown: &str) -> String 
 }
 
 fn install_one(ctx: &AppContext, name: &str, client: &str, result: &mut InstallResult) {
-    let Some(id) = ClientId::from_id(client) else {
+    let Some(id) = McpClient::from_id(client) else {
         result.errors.push(ClientError {
             client: client.to_owned(),
             message: format!("unknown client {client:?}"),
@@ -174,7 +174,7 @@ fn install_one(ctx: &AppContext, name: &str, client: &str, result: &mut InstallR
     };
     match clients::install(id, &platform(ctx), name, &ctx.sidecar) {
         Ok(path) => {
-            if id == ClientId::ClaudeDesktop {
+            if id == McpClient::ClaudeDesktop {
                 remember_in_claude(ctx, name);
             }
             result.installed.push(Installed {
@@ -192,9 +192,9 @@ fn install_one(ctx: &AppContext, name: &str, client: &str, result: &mut InstallR
 #[tauri::command]
 pub async fn remove_server(name: String, ctx: State<'_, AppContext>) -> Result<()> {
     let platform = platform(&ctx);
-    for id in ClientId::ALL {
+    for id in McpClient::ALL {
         if clients::has_entry(*id, &platform, &name, &ctx.sidecar) {
-            if *id == ClientId::ClaudeDesktop {
+            if *id == McpClient::ClaudeDesktop {
                 forget_in_claude(&ctx, &name);
             }
             clients::uninstall(*id, &platform, &name).map_err(|e| e.to_string())?;
@@ -254,8 +254,8 @@ pub fn install_entry(name: String, client: String, ctx: State<'_, AppContext>) -
 
 #[tauri::command]
 pub fn uninstall_entry(name: String, client: String, ctx: State<'_, AppContext>) -> Result<()> {
-    let id = ClientId::from_id(&client).ok_or_else(|| format!("unknown client {client:?}"))?;
-    if id == ClientId::ClaudeDesktop {
+    let id = McpClient::from_id(&client).ok_or_else(|| format!("unknown client {client:?}"))?;
+    if id == McpClient::ClaudeDesktop {
         forget_in_claude(&ctx, &name);
     }
     clients::uninstall(id, &platform(&ctx), &name)
@@ -343,7 +343,7 @@ pub struct SettingsView {
     pub clients: Vec<String>,
     pub client_metadata_url: Option<String>,
     pub start_at_login: bool,
-    pub log_level: String,
+    pub log_level: tether::logging::LogLevel,
 }
 
 #[tauri::command]
@@ -354,7 +354,7 @@ pub fn get_settings(app: AppHandle, ctx: State<'_, AppContext>) -> Result<Settin
         clients: file.settings.clients.clone(),
         client_metadata_url: file.settings.client_metadata_url.clone(),
         start_at_login: app.autolaunch().is_enabled().unwrap_or(false),
-        log_level: file.settings.log_level.clone().unwrap_or_else(|| "info".into()),
+        log_level: file.settings.log_level.unwrap_or_default(),
     })
 }
 
@@ -372,17 +372,13 @@ pub fn set_settings(settings: SettingsView, app: AppHandle, ctx: State<'_, AppCo
     file.settings.clients = settings
         .clients
         .into_iter()
-        .filter(|c| ClientId::from_id(c).is_some())
+        .filter(|c| McpClient::from_id(c).is_some())
         .collect();
     file.settings.client_metadata_url = settings
         .client_metadata_url
         .map(|u| u.trim().to_owned())
         .filter(|u| !u.is_empty());
-    file.settings.log_level = Some(if settings.log_level == "debug" {
-        "debug".into()
-    } else {
-        "info".into()
-    });
+    file.settings.log_level = Some(settings.log_level);
     list.save(&file).map_err(|e| e.to_string())?;
     let launcher = app.autolaunch();
     if settings.start_at_login != launcher.is_enabled().unwrap_or(false) {
@@ -453,13 +449,13 @@ pub fn copy_entry(name: String, ctx: State<'_, AppContext>) -> Result<String> {
 
 /// The directory of Claude Desktop's config, to watch.
 pub fn claude_config_dir(ctx: &AppContext) -> Option<std::path::PathBuf> {
-    clients::config_path(ClientId::ClaudeDesktop, &platform(ctx))
+    clients::config_path(McpClient::ClaudeDesktop, &platform(ctx))
         .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
 }
 
 /// The servers among `views` whose entry Claude Desktop's config has now.
 pub fn in_claude(ctx: &AppContext, views: &[ServerView]) -> BTreeSet<String> {
-    let there = clients::entries_running(ClientId::ClaudeDesktop, &platform(ctx), &ctx.sidecar);
+    let there = clients::entries_running(McpClient::ClaudeDesktop, &platform(ctx), &ctx.sidecar);
     views
         .iter()
         .filter(|v| there.contains(&v.name))

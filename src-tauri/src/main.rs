@@ -87,11 +87,12 @@ fn main() {
 /// Logs to stderr and to `app.log` in Tether's log directory (the window's
 /// Logs view reads it), at the level the settings name.
 fn logging(ctx: &context::AppContext) {
-    use tracing::level_filters::LevelFilter;
-    let debug = tether::servers::Servers::new(&ctx.paths.config)
+    let level = tether::servers::Servers::new(&ctx.paths.config)
         .load()
-        .is_ok_and(|f| f.settings.log_level.as_deref() == Some("debug"));
-    let level = if debug { LevelFilter::DEBUG } else { LevelFilter::INFO };
+        .ok()
+        .and_then(|f| f.settings.log_level)
+        .unwrap_or_default()
+        .filter();
     let warning = tether::logging::init(&tether::logging::LogOptions {
         stderr: Some(level),
         file: Some((ctx.paths.logs.join("app.log"), level)),

@@ -151,8 +151,11 @@ pub fn parse_header(
     if RESERVED.contains(&header.as_str()) {
         return Err(ConfigError::ReservedHeader(name.to_owned()));
     }
-    let expanded = expand(value.trim(), env).map_err(|var| ConfigError::MissingVariable(name.to_owned(), var))?;
-    let mut value = HeaderValue::from_str(&expanded).map_err(|_| ConfigError::HeaderValue(name.to_owned()))?;
+    let expanded = expand_vars(value.trim(), env);
+    if let Some(var) = expanded.missing.into_iter().next() {
+        return Err(ConfigError::MissingVariable(name.to_owned(), var));
+    }
+    let mut value = HeaderValue::from_str(&expanded.text).map_err(|_| ConfigError::HeaderValue(name.to_owned()))?;
     value.set_sensitive(true);
     Ok((header, value))
 }
@@ -183,27 +186,52 @@ fn first_word(line: &str) -> String {
     if word.is_empty() { "(unnamed)".to_owned() } else { word }
 }
 
-/// Expands `${VAR}`; a `$` not followed by `{` stays as it is. Returns the
-/// name of the first variable that is not set.
-fn expand(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
+/// Text with its `${VAR}` references expanded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expanded {
+    pub text: String,
+    /// The variables found and used, in order.
+    pub used: Vec<String>,
+    /// The variables that were not set, in order; each is left as written.
+    pub missing: Vec<String>,
+}
+
+/// Expands `${VAR}` (and `${env:VAR}`, Cursor's and Windsurf's spelling)
+/// with `lookup`: the one rule for every place a user writes a variable
+/// (`--header`, mcp-remote's JSON arguments, imported client entries). A `$`
+/// not followed by `{`, and a `${` that is never closed, stay as they are; a
+/// variable that is not set is left as written and named in `missing`, for
+/// the caller to refuse or keep.
+pub fn expand_vars(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Expanded {
+    let mut out = Expanded {
+        text: String::with_capacity(text.len()),
+        used: Vec::new(),
+        missing: Vec::new(),
+    };
+    let mut rest = text;
     while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
+        out.text.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return Ok(out);
+            out.text.push_str(&rest[start..]);
+            return out;
         };
         let var = &after[..end];
-        match env(var) {
-            Some(v) => out.push_str(&v),
-            None => return Err(var.to_owned()),
+        let name = var.strip_prefix("env:").unwrap_or(var);
+        match lookup(name) {
+            Some(v) => {
+                out.text.push_str(&v);
+                out.used.push(name.to_owned());
+            }
+            None => {
+                out.text.push_str(&rest[start..start + 2 + end + 1]);
+                out.missing.push(name.to_owned());
+            }
         }
         rest = &after[end + 1..];
     }
-    out.push_str(rest);
-    Ok(out)
+    out.text.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -284,6 +312,14 @@ mod tests {
             parse_header("X: a\u{7f}", &env),
             Err(ConfigError::HeaderValue(_))
         ));
+    }
+
+    #[test]
+    fn variables_expand_in_both_spellings_and_missing_ones_stay_as_written() {
+        let e = expand_vars("a ${TOKEN} b ${env:TOKEN} c ${NOPE} d ${open", env);
+        assert_eq!(e.text, "a s3cr3t b s3cr3t c ${NOPE} d ${open");
+        assert_eq!(e.used, ["TOKEN", "TOKEN"]);
+        assert_eq!(e.missing, ["NOPE"]);
     }
 
     #[test]

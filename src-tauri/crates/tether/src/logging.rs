@@ -17,6 +17,27 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// A log file is started afresh (the old one kept as `.1`) beyond this size.
 const ROTATE_AT: u64 = 5 * 1024 * 1024;
 
+/// How much Tether logs: the level a person picks in the app's settings
+/// (kept in `servers.json`) or with `--debug`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    #[default]
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    /// The level, for the subscriber.
+    pub fn filter(self) -> LevelFilter {
+        match self {
+            Self::Info => LevelFilter::INFO,
+            Self::Debug => LevelFilter::DEBUG,
+        }
+    }
+}
+
 /// How much to log, and where.
 #[derive(Debug, Clone)]
 pub struct LogOptions {
@@ -86,6 +107,15 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
 }
+
+/// The log file of a named server (`<name>.log`): the app's Logs view
+/// reads it.
+pub fn file_name_for_server(name: &str) -> String {
+    format!("{name}.log")
+}
+
+/// The app's own log file.
+pub const APP_LOG: &str = "app.log";
 
 /// The log file name for a bridge to `url`: `run-<host>[_<port>].log`.
 pub fn file_name_for(url: &url::Url) -> String {

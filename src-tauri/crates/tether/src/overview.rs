@@ -6,7 +6,7 @@
 //! never triggers a keychain prompt), and it is cheap enough to run on every
 //! change a file watcher reports.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::paths::Paths;
 use crate::servers::{AuthKind, Servers, ServersError};
@@ -16,7 +16,8 @@ use crate::store::state::{Health, StateDir, Status, now};
 const STALE_STATUS: i64 = 24 * 3600;
 
 /// What a user should know about one server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum ServerState {
     /// Nothing to do: signed in, or needs no sign-in.
@@ -32,7 +33,8 @@ pub enum ServerState {
 }
 
 /// One row of the overview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ServerView {
     pub name: String,
     pub url: String,
@@ -59,29 +61,13 @@ impl ServerView {
 pub fn label(state: &ServerState, now: i64) -> String {
     match state {
         ServerState::Ready => "ready".into(),
-        ServerState::SignedIn { expires_at: Some(t) } if *t > now => format!("signed in, {} left", remaining(*t - now)),
+        ServerState::SignedIn { expires_at: Some(t) } if *t > now => {
+            format!("signed in, {} left", crate::text::duration(*t - now))
+        }
         ServerState::SignedIn { .. } => "signed in".into(),
         ServerState::NeedsSignIn => "needs sign-in".into(),
         ServerState::SigningIn => "signing in…".into(),
-        ServerState::Error { message } => format!("error: {}", short(message)),
-    }
-}
-
-fn remaining(secs: i64) -> String {
-    match secs {
-        s if s < 60 => format!("{s} s"),
-        s if s < 5400 => format!("{} min", s / 60),
-        s if s < 172_800 => format!("{} h", s / 3600),
-        s => format!("{} days", s / 86_400),
-    }
-}
-
-fn short(message: &str) -> String {
-    const MAX: usize = 60;
-    if message.chars().count() <= MAX {
-        message.to_owned()
-    } else {
-        format!("{}…", message.chars().take(MAX).collect::<String>())
+        ServerState::Error { message } => format!("error: {}", crate::text::clip(message, 60)),
     }
 }
 
@@ -143,7 +129,7 @@ pub fn servers(paths: &Paths) -> Result<Vec<ServerView>, ServersError> {
 /// bridge wrote.
 pub fn decide(
     auth: AuthKind,
-    facts: &crate::store::state::ServerState,
+    facts: &crate::store::state::ServerFacts,
     status: Option<&Status>,
     now: i64,
 ) -> ServerState {
@@ -169,8 +155,7 @@ pub fn decide(
         AuthKind::Bearer if facts.static_token => ServerState::Ready,
         AuthKind::Bearer => ServerState::NeedsSignIn,
         AuthKind::Oauth => {
-            let usable = facts.has_refresh_token || facts.expires_at.is_some_and(|t| t > now);
-            if usable {
+            if facts.signed_in(now) {
                 ServerState::SignedIn {
                     expires_at: facts.expires_at,
                 }
@@ -184,7 +169,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::state::ServerState as Facts;
+    use crate::store::state::ServerFacts as Facts;
 
     #[test]
     fn labels_say_the_state_in_a_few_words() {

@@ -18,6 +18,9 @@ pub struct Paths {
     pub state: PathBuf,
     /// Log files.
     pub logs: PathBuf,
+    /// The keychain namespace: `TETHER_HOME` as given, when it is set, so a
+    /// separate home has separate keychain entries too.
+    pub namespace: Option<String>,
 }
 
 impl Paths {
@@ -32,11 +35,13 @@ impl Paths {
     /// The directories for a given `TETHER_HOME` and OS conventions.
     pub fn resolve(home: Option<OsString>, project: Option<directories::ProjectDirs>) -> Option<Self> {
         if let Some(home) = home.filter(|h| !h.is_empty()) {
+            let namespace = Some(home.to_string_lossy().into_owned());
             let home = PathBuf::from(home);
             return Some(Self {
                 config: home.join("config"),
                 state: home.join("state"),
                 logs: home.join("logs"),
+                namespace,
             });
         }
         let p = project?;
@@ -44,6 +49,7 @@ impl Paths {
             config: p.config_dir().to_path_buf(),
             state: p.data_local_dir().to_path_buf(),
             logs: p.data_local_dir().join("logs"),
+            namespace: None,
         })
     }
 }
@@ -58,6 +64,11 @@ mod tests {
         assert_eq!(p.config, PathBuf::from("/tmp/th/config"));
         assert_eq!(p.state, PathBuf::from("/tmp/th/state"));
         assert_eq!(p.logs, PathBuf::from("/tmp/th/logs"));
+        assert_eq!(
+            p.namespace.as_deref(),
+            Some("/tmp/th"),
+            "and names the keychain namespace"
+        );
     }
 
     #[test]

@@ -11,16 +11,18 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::auth::challenge;
-use crate::auth::client::OAuthHttp;
+use crate::auth::challenge::{self, Challenge};
 use crate::auth::discovery;
+use crate::auth::http::OAuthHttp;
 use crate::config::redact_url;
+use crate::net::{self, ClientOptions};
 
 /// How the server authenticates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ServerKind {
     /// OAuth 2.1: sign in with the browser.
@@ -32,7 +34,8 @@ pub enum ServerKind {
 }
 
 /// What the probe found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Probe {
     pub kind: ServerKind,
     /// The server's own name, when it answered `initialize`.
@@ -51,37 +54,68 @@ pub struct Probe {
 pub struct ProbeError(pub String);
 
 const TIMEOUT: Duration = Duration::from_secs(15);
+/// The protocol version the probe's `initialize` asks for.
+pub const PROBE_VERSION: &str = "2025-11-25";
 
-/// Asks `url` what it needs.
-pub async fn probe(url: &Url) -> Result<Probe, ProbeError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::limited(3))
-        .user_agent(concat!("tether/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ProbeError(e.to_string()))?;
-    let shown = redact_url(url);
+/// The unauthenticated `initialize` request to `url`, as a client that is
+/// just starting sends it (MCP 2025-11-25 §"Lifecycle"; Streamable HTTP's
+/// `Accept` of both JSON and SSE), at protocol `version`, introducing itself
+/// as `client_name`. The one request every "what does this server need?"
+/// starts with: the probe, the sign-in a person starts, the doctor.
+pub fn initialize_request(
+    client: &reqwest::Client,
+    url: &Url,
+    version: &str,
+    client_name: &str,
+) -> reqwest::RequestBuilder {
     let body = serde_json::json!({
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "tether-probe", "version": env!("CARGO_PKG_VERSION")}}
+        "params": {
+            "protocolVersion": version,
+            "capabilities": {},
+            "clientInfo": {"name": client_name, "version": env!("CARGO_PKG_VERSION")}
+        }
     });
-    let resp = client
+    client
         .post(url.clone())
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")
         .body(body.to_string())
+}
+
+/// The `WWW-Authenticate` challenge `url` answers an unauthenticated
+/// `initialize` with, if any: for a sign-in a person starts (`tether login`)
+/// rather than a 401, so it uses the scopes and metadata the server names.
+pub async fn challenge(url: &Url) -> Option<Challenge> {
+    let client = net::client(&ClientOptions::mcp(url, net::CONNECT_TIMEOUT).with_timeout(TIMEOUT)).ok()?;
+    let resp = initialize_request(&client, url, PROBE_VERSION, "tether")
         .send()
         .await
-        .map_err(|e| ProbeError(format!("cannot reach {shown}: {}", innermost(&e))))?;
-    let status = resp.status().as_u16();
-    let session = resp.headers().get("mcp-session-id").cloned();
-    let challenge = challenge::parse(
-        resp.headers()
+        .ok()?;
+    challenge_of(resp.headers())
+}
+
+fn challenge_of(headers: &reqwest::header::HeaderMap) -> Option<Challenge> {
+    challenge::parse(
+        headers
             .get_all("www-authenticate")
             .iter()
             .filter_map(|v| v.to_str().ok()),
-    );
+    )
+}
+
+/// Asks `url` what it needs.
+pub async fn probe(url: &Url) -> Result<Probe, ProbeError> {
+    let client = net::client(&ClientOptions::mcp(url, net::CONNECT_TIMEOUT).with_timeout(TIMEOUT))
+        .map_err(|e| ProbeError(e.to_string()))?;
+    let shown = redact_url(url);
+    let resp = initialize_request(&client, url, PROBE_VERSION, "tether-probe")
+        .send()
+        .await
+        .map_err(|e| ProbeError(format!("cannot reach {shown}: {}", net::describe(&e))))?;
+    let status = resp.status().as_u16();
+    let session = resp.headers().get("mcp-session-id").cloned();
+    let challenge = challenge_of(resp.headers());
     match status {
         200..=299 => {
             let text = resp.text().await.unwrap_or_default();
@@ -103,7 +137,7 @@ pub async fn probe(url: &Url) -> Result<Probe, ProbeError> {
             })
         }
         401 | 403 => {
-            let http = OAuthHttp::new();
+            let http = OAuthHttp::new().map_err(|e| ProbeError(e.to_string()))?;
             match discovery::discover(&http, url, challenge.as_ref(), None).await {
                 Ok(found) if !found.server.synthesized || found.protected_resource.is_some() => Ok(Probe {
                     kind: ServerKind::Oauth,
@@ -133,7 +167,7 @@ async fn legacy(client: &reqwest::Client, url: &Url, shown: &str) -> Result<Prob
         .header("accept", "text/event-stream")
         .send()
         .await
-        .map_err(|e| ProbeError(format!("cannot reach {shown}: {}", innermost(&e))))?;
+        .map_err(|e| ProbeError(format!("cannot reach {shown}: {}", net::describe(&e))))?;
     let sse = resp
         .headers()
         .get("content-type")
@@ -161,23 +195,29 @@ async fn legacy(client: &reqwest::Client, url: &Url, shown: &str) -> Result<Prob
 }
 
 fn server_name(body: &str) -> Option<String> {
-    // A JSON body, or the first `data:` line of an SSE body.
-    let json = if body.trim_start().starts_with('{') {
-        body.to_owned()
-    } else {
-        body.lines()
-            .find_map(|l| l.strip_prefix("data:").map(|d| d.trim().to_owned()))?
-    };
-    let v: serde_json::Value = serde_json::from_str(&json).ok()?;
-    v.pointer("/result/serverInfo/name")?.as_str().map(str::to_owned)
+    initialize_result(body)?
+        .pointer("/serverInfo/name")?
+        .as_str()
+        .map(str::to_owned)
 }
 
-fn innermost(e: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
+/// The `result` of an answer to `initialize`: a JSON body, or the first
+/// `data:` line of an SSE body that carries one.
+pub fn initialize_result(body: &str) -> Option<serde_json::Value> {
+    let candidates: Vec<&str> = if body.trim_start().starts_with('{') {
+        vec![body]
+    } else {
+        body.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(str::trim)
+            .collect()
+    };
+    candidates.into_iter().find_map(|c| {
+        serde_json::from_str::<serde_json::Value>(c)
+            .ok()?
+            .get("result")
+            .cloned()
+    })
 }
 
 #[cfg(test)]
@@ -195,5 +235,6 @@ mod tests {
             Some("x")
         );
         assert_eq!(server_name("<html>"), None);
+        assert!(initialize_result(r#"{"jsonrpc":"2.0","id":1,"error":{}}"#).is_none());
     }
 }

@@ -8,6 +8,7 @@
 //! source built from the settings a user gave on the command line, in the
 //! server list, or globally (in that order).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,16 +18,14 @@ use crate::auth::registration::{ClientPrefs, PreRegistered};
 use crate::auth::source::{Interaction, OAuthSettings, OAuthSource};
 use crate::auth::static_token::StaticToken;
 use crate::auth::{AuthError, TokenSource};
+use crate::config::{self, ConfigError, RunConfig, TransportMode};
+use crate::logging::{self, LogLevel};
 use crate::paths::Paths;
-use crate::servers::{AuthKind, ServerConfig, Servers, ServersError, Settings, key_for_url};
+use crate::servers::{AuthKind, ServerConfig, ServerRef, Servers, ServersError, Settings, key_for_url};
+use crate::store::keys;
 use crate::store::secrets::{LazyKeychain, Secret, Secrets};
 use crate::store::state::StateDir;
 use crate::transport::InitializeCache;
-
-/// The keychain key of a pre-registered client's secret for `server`.
-pub fn client_secret_key(server: &str) -> String {
-    format!("client-secret:server:{server}")
-}
 
 /// One server, resolved.
 #[derive(Clone)]
@@ -47,43 +46,93 @@ pub struct Profile {
 impl Profile {
     /// Resolves `arg` (a URL or a server name).
     pub fn resolve(arg: &str, paths: &Paths) -> Result<Self, ServersError> {
-        let servers = Servers::new(&paths.config);
-        let file = servers.load()?;
+        let server = ServerRef::parse(arg)?;
+        let file = Servers::new(&paths.config).load()?;
         let secrets = secrets_for(paths);
-        if arg.starts_with("https://") || arg.starts_with("http://") {
-            let url = Url::parse(arg).map_err(|_| ServersError::BadName(arg.to_owned()))?;
-            let config = ServerConfig {
-                url: arg.to_owned(),
-                ..Default::default()
-            };
-            return Ok(Self {
+        match server {
+            ServerRef::Url(url) => Ok(Self {
                 key: key_for_url(&url),
                 label: url.host_str().unwrap_or(arg).to_owned(),
+                config: ServerConfig {
+                    url: arg.to_owned(),
+                    ..Default::default()
+                },
                 url,
-                config,
                 named: false,
                 settings: file.settings,
                 paths: paths.clone(),
                 secrets,
-            });
+            }),
+            ServerRef::Name(name) => {
+                let config = file
+                    .servers
+                    .get(&name)
+                    .cloned()
+                    .ok_or_else(|| ServersError::Unknown(name.clone()))?;
+                let url = Url::parse(&config.url).map_err(|_| ServersError::BadUrl(config.url.clone()))?;
+                Ok(Self {
+                    label: name.clone(),
+                    key: name,
+                    url,
+                    config,
+                    named: true,
+                    settings: file.settings,
+                    paths: paths.clone(),
+                    secrets,
+                })
+            }
         }
-        crate::servers::check_name(arg)?;
-        let config = file
-            .servers
-            .get(arg)
-            .cloned()
-            .ok_or_else(|| ServersError::Unknown(arg.to_owned()))?;
-        let url = Url::parse(&config.url).map_err(|_| ServersError::BadName(config.url.clone()))?;
-        Ok(Self {
-            key: arg.to_owned(),
-            label: arg.to_owned(),
+    }
+
+    /// Everything a bridge to this server needs: the URL (checked against
+    /// the URL policy), the headers of the server's settings, then of
+    /// `--header-file`, then of `--header` (`${VAR}` expanded from `env`),
+    /// the transport (the command line's, else the settings'), the limits.
+    pub fn run_config(
+        &self,
+        run: &RunSettings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<RunConfig, ConfigError> {
+        let url = config::parse_url(self.url.as_str(), run.allow_http || self.config.allow_http)?;
+        let mut headers = Vec::new();
+        for line in &self.config.headers {
+            headers.push(config::parse_header(line, env)?);
+        }
+        if let Some(path) = &run.header_file {
+            headers.extend(config::parse_header_file(path, env)?);
+        }
+        for line in &run.headers {
+            headers.push(config::parse_header(line, env)?);
+        }
+        Ok(RunConfig {
             url,
-            config,
-            named: true,
-            settings: file.settings,
-            paths: paths.clone(),
-            secrets,
+            headers,
+            transport: run.transport.or(self.config.transport).unwrap_or_default(),
+            max_message_size: run.max_message_size,
+            request_timeout: run.request_timeout,
+            connect_timeout: run.connect_timeout,
+            sign_in_wait: run.sign_in_wait,
         })
+    }
+
+    /// The log file of this server's bridges: `<name>.log` for a named
+    /// server (the app's Logs view reads it), `run-<host>.log` by URL.
+    pub fn log_file(&self) -> PathBuf {
+        let name = if self.named {
+            logging::file_name_for_server(&self.key)
+        } else {
+            logging::file_name_for(&self.url)
+        };
+        self.paths.logs.join(name)
+    }
+
+    /// The log level: `--debug`, else the one set in the app.
+    pub fn log_level(&self, debug: bool) -> LogLevel {
+        if debug {
+            LogLevel::Debug
+        } else {
+            self.settings.log_level.unwrap_or_default()
+        }
     }
 
     /// The state directory.
@@ -128,14 +177,14 @@ impl Profile {
             interaction,
             write_status,
         };
-        Ok(OAuthSource::new(
+        OAuthSource::new(
             &self.key,
             &self.label,
             self.url.clone(),
             self.state(),
             self.secrets.clone(),
             settings,
-        ))
+        )
     }
 
     /// The secret of a pre-registered client: from the variable the user
@@ -185,7 +234,7 @@ impl Profile {
                     && self.config.client_secret_env.is_none()
                     && self.config.client_id.is_some()
                 {
-                    overrides.client_secret = self.secrets.get(&client_secret_key(&self.key)).await?;
+                    overrides.client_secret = self.secrets.get(&keys::server_client_secret(&self.key)).await?;
                 }
                 Some(self.oauth(&overrides, interaction, true)?)
             }
@@ -201,10 +250,24 @@ impl Profile {
     }
 }
 
-/// The keychain for `paths`: its namespace is `TETHER_HOME`, when set.
-pub fn secrets_for(_paths: &Paths) -> Secrets {
-    let namespace = std::env::var("TETHER_HOME").ok().filter(|h| !h.is_empty());
-    Secrets::new(Arc::new(LazyKeychain::new(namespace)))
+/// The keychain for `paths`: its namespace is their `TETHER_HOME`, when
+/// one is set.
+pub fn secrets_for(paths: &Paths) -> Secrets {
+    Secrets::new(Arc::new(LazyKeychain::new(paths.namespace.clone())))
+}
+
+/// What a bridge's command line adds to a server's settings.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// `--header` lines.
+    pub headers: Vec<String>,
+    pub header_file: Option<String>,
+    pub transport: Option<TransportMode>,
+    pub allow_http: bool,
+    pub max_message_size: usize,
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub sign_in_wait: Duration,
 }
 
 /// OAuth settings given on the command line.

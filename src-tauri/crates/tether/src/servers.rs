@@ -16,10 +16,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TransportMode;
+use crate::logging::LogLevel;
 use crate::store::files::{FileError, read_json, write_json};
 
 /// How a server authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthKind {
     /// OAuth 2.1, discovered when the server answers 401.
@@ -79,13 +81,13 @@ pub struct Settings {
     /// where the authorization server supports it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_metadata_url: Option<String>,
-    /// The MCP clients (ids of `clients::ClientId`) the app adds new
+    /// The MCP clients (ids of `clients::McpClient`) the app adds new
     /// servers to; empty means "ask" (the app ticks Claude Desktop).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<String>,
-    /// The app's log level ("info" or "debug").
+    /// The log level of the app and the bridges.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_level: Option<String>,
+    pub log_level: Option<LogLevel>,
 }
 
 /// The whole file.
@@ -105,6 +107,8 @@ pub enum ServersError {
     BadName(String),
     #[error("no server is named {0:?}; `tether status` lists them, `tether add {0} <url>` adds it")]
     Unknown(String),
+    #[error("{0:?} is not a URL")]
+    BadUrl(String),
 }
 
 /// The server list in `dir`.
@@ -144,6 +148,34 @@ impl Servers {
             .remove(name)
             .ok_or_else(|| ServersError::Unknown(name.to_owned()))
     }
+}
+
+/// What a person named on the command line: a server by its URL
+/// (`tether run https://…`, mcp-remote's way) or by the name `tether add`
+/// gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerRef {
+    Url(url::Url),
+    Name(String),
+}
+
+impl ServerRef {
+    /// Reads `arg`: an `http(s)://` URL, else a server name.
+    pub fn parse(arg: &str) -> Result<Self, ServersError> {
+        if is_url(arg) {
+            let url = url::Url::parse(arg).map_err(|_| ServersError::BadUrl(arg.to_owned()))?;
+            return Ok(Self::Url(url));
+        }
+        check_name(arg)?;
+        Ok(Self::Name(arg.to_owned()))
+    }
+}
+
+/// Whether `arg` is meant as a URL rather than a server name: it starts
+/// with `http://` or `https://`.
+pub fn is_url(arg: &str) -> bool {
+    let lower = arg.get(..8).unwrap_or(arg).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
 }
 
 /// Checks a server name.
@@ -188,6 +220,22 @@ mod tests {
         for bad in ["", "-x", "a b", "../etc", "é", &"x".repeat(65)] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_argument_is_a_url_or_a_name() {
+        assert!(matches!(
+            ServerRef::parse("https://mcp.linear.app/mcp"),
+            Ok(ServerRef::Url(_))
+        ));
+        assert!(matches!(
+            ServerRef::parse("HTTP://127.0.0.1:3000/mcp"),
+            Ok(ServerRef::Url(_))
+        ));
+        assert_eq!(ServerRef::parse("linear").unwrap(), ServerRef::Name("linear".into()));
+        assert!(matches!(ServerRef::parse("https://"), Err(ServersError::BadUrl(_))));
+        assert!(matches!(ServerRef::parse("ftp://x"), Err(ServersError::BadName(_))));
+        assert!(!is_url("linear") && !is_url("h"));
     }
 
     #[test]

@@ -23,8 +23,9 @@ use url::Url;
 
 use super::AuthError;
 use super::challenge::Challenge;
-use super::client::{OAuthHttp, check_endpoint};
+use super::http::{OAuthHttp, check_endpoint};
 use crate::config::redact_url;
+pub use crate::store::oauth::AuthServer;
 
 /// Protected resource metadata (RFC 9728 §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,24 +34,6 @@ pub struct ProtectedResource {
     pub resource: String,
     pub authorization_servers: Vec<String>,
     pub scopes_supported: Option<Vec<String>>,
-}
-
-/// Authorization server metadata (RFC 8414 §2), the parts Tether uses.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AuthServer {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub registration_endpoint: Option<String>,
-    pub revocation_endpoint: Option<String>,
-    pub device_authorization_endpoint: Option<String>,
-    pub scopes_supported: Option<Vec<String>>,
-    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
-    pub client_id_metadata_document_supported: bool,
-    /// RFC 9207: the server puts `iss` in its authorization responses.
-    pub authorization_response_iss_parameter_supported: bool,
-    /// Made up from the 2025-03-26 default endpoints: there was no metadata.
-    pub synthesized: bool,
 }
 
 /// What discovery found for one MCP server.

@@ -21,8 +21,8 @@ use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope};
 use url::Url;
 
 use super::AuthError;
-use super::client::{OAuthHttp, check_endpoint};
 use super::discovery::AuthServer;
+use super::http::{OAuthHttp, check_endpoint};
 use super::loopback::Verdict;
 use super::registration::ClientCredentials;
 use super::tokens::oauth_client;

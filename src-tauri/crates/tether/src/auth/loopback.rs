@@ -57,18 +57,11 @@ impl Listener {
         let listener = match preferred {
             Some(p) if p != 0 => match bind(p).await {
                 Ok(l) => l,
-                Err(_) => bind(0)
-                    .await
-                    .map_err(|e| AuthError::Interaction(format!("cannot listen on 127.0.0.1: {e}")))?,
+                Err(_) => bind(0).await.map_err(|e| listen_error("127.0.0.1", e))?,
             },
-            _ => bind(0)
-                .await
-                .map_err(|e| AuthError::Interaction(format!("cannot listen on 127.0.0.1: {e}")))?,
+            _ => bind(0).await.map_err(|e| listen_error("127.0.0.1", e))?,
         };
-        let port = listener
-            .local_addr()
-            .map_err(|e| AuthError::Interaction(e.to_string()))?
-            .port();
+        let port = listener.local_addr().map_err(|e| listen_error("127.0.0.1", e))?.port();
         Ok(Self { listener, port })
     }
 
@@ -76,11 +69,7 @@ impl Listener {
     pub async fn bind_exact(port: u16) -> Result<Self, AuthError> {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
             .await
-            .map_err(|e| {
-                AuthError::Interaction(format!(
-                    "cannot listen on 127.0.0.1:{port} (the callback port you chose): {e}"
-                ))
-            })?;
+            .map_err(|e| listen_error(&format!("127.0.0.1:{port} (the callback port you chose)"), e))?;
         Ok(Self { listener, port })
     }
 
@@ -202,6 +191,13 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+fn listen_error(addr: &str, e: std::io::Error) -> AuthError {
+    AuthError::Listen {
+        addr: addr.to_owned(),
+        source: std::sync::Arc::new(e),
+    }
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@
 
 pub mod browser;
 pub mod challenge;
-pub mod client;
 pub mod discovery;
 pub mod flow;
+pub mod http;
 pub mod loopback;
 pub mod registration;
 pub mod source;
@@ -20,6 +20,7 @@ pub mod static_token;
 pub mod tokens;
 
 use std::fmt;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
@@ -60,11 +61,18 @@ pub enum AfterUnauthorized {
 }
 
 /// Why no token could be had, in words a user can act on.
+///
+/// Failures of the layers below keep their typed source (the keychain, a
+/// state file, a lock, the loopback listener); the others are refusals and
+/// answers of an authorization server, whose sentence is the whole story.
+/// `Clone`, because one sign-in's result is shared by every request that
+/// waited for it.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {
-    /// An authorization server or metadata URL could not be reached.
-    #[error("cannot reach {0}: {1}")]
-    Unreachable(String, String),
+    /// An authorization server or metadata URL could not be reached;
+    /// `detail` says why in words (`net::describe`), never with a token.
+    #[error("cannot reach {url}: {detail}")]
+    Unreachable { url: String, detail: String },
     /// An endpoint that is not https.
     #[error("{0}")]
     Insecure(String),
@@ -83,29 +91,45 @@ pub enum AuthError {
     /// The browser, the callback or the user.
     #[error("{0}")]
     Interaction(String),
-    /// The keychain or a state file.
-    #[error("{0}")]
-    Storage(String),
+    /// The loopback listener for the redirect (RFC 8252 §7.3) could not be opened.
+    #[error("cannot listen on {addr} for the sign-in's redirect")]
+    Listen {
+        addr: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The keychain.
+    #[error(transparent)]
+    Keychain(#[from] StoreError),
+    /// A state file.
+    #[error(transparent)]
+    File(Arc<FileError>),
+    /// The server's cross-process lock.
+    #[error(transparent)]
+    Lock(Arc<LockError>),
+    /// No HTTP client could be built.
+    #[error(transparent)]
+    Http(Arc<crate::net::ClientError>),
     /// Sign-in is needed and cannot happen here (no browser allowed).
     #[error("{0}")]
     SignInRequired(String),
 }
 
-impl From<StoreError> for AuthError {
-    fn from(e: StoreError) -> Self {
-        Self::Storage(e.to_string())
-    }
-}
-
 impl From<FileError> for AuthError {
     fn from(e: FileError) -> Self {
-        Self::Storage(e.to_string())
+        Self::File(Arc::new(e))
     }
 }
 
 impl From<LockError> for AuthError {
     fn from(e: LockError) -> Self {
-        Self::Storage(e.to_string())
+        Self::Lock(Arc::new(e))
+    }
+}
+
+impl From<crate::net::ClientError> for AuthError {
+    fn from(e: crate::net::ClientError) -> Self {
+        Self::Http(Arc::new(e))
     }
 }
 
@@ -167,7 +191,7 @@ pub enum TokenHeader {
     /// `Authorization: Bearer <token>`.
     Bearer,
     /// `<name>: <token>`.
-    Named(http::HeaderName),
+    Named(::http::HeaderName),
 }
 
 #[cfg(test)]

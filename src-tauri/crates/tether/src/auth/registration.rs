@@ -22,42 +22,13 @@ use tracing::{debug, info};
 use url::Url;
 
 use super::AuthError;
-use super::client::{OAuthHttp, check_endpoint, integer_seconds};
 use super::discovery::AuthServer;
+use super::http::{OAuthHttp, check_endpoint, integer_seconds};
+use crate::store::keys;
+pub use crate::store::oauth::AuthMethod;
+use crate::store::oauth::{RegisteredClient, RegistrationKind};
 use crate::store::secrets::{Secret, Secrets};
-use crate::store::state::{ClientKind, ClientRecord, StateDir, now};
-
-/// How Tether authenticates to the token endpoint (RFC 6749 §2.3,
-/// RFC 7591 §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// A public client: `client_id` in the body, no secret.
-    None,
-    /// HTTP Basic with the client id and secret.
-    ClientSecretBasic,
-    /// The secret in the form body.
-    ClientSecretPost,
-}
-
-impl AuthMethod {
-    /// The RFC 7591 name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "none" => Some(Self::None),
-            "client_secret_basic" => Some(Self::ClientSecretBasic),
-            "client_secret_post" => Some(Self::ClientSecretPost),
-            _ => None,
-        }
-    }
-}
+use crate::store::state::{StateDir, now};
 
 /// The client Tether acts as with one authorization server.
 #[derive(Debug, Clone)]
@@ -65,7 +36,7 @@ pub struct ClientCredentials {
     pub client_id: String,
     pub secret: Option<Secret>,
     pub method: AuthMethod,
-    pub kind: ClientKind,
+    pub kind: RegistrationKind,
 }
 
 /// A client the user registered by hand.
@@ -84,11 +55,6 @@ pub struct ClientPrefs {
     /// Fields merged over the registration request
     /// (`--static-oauth-client-metadata`).
     pub extra_metadata: Option<serde_json::Map<String, Value>>,
-}
-
-/// The keychain key of the secret of the client registered with `issuer`.
-pub fn secret_key(issuer: &str) -> String {
-    format!("client-secret:{issuer}")
 }
 
 /// The client to use with `server` for a flow whose redirect URI is
@@ -113,7 +79,7 @@ pub async fn client_for(
             client_id: pre.client_id.clone(),
             secret: pre.secret.clone(),
             method,
-            kind: ClientKind::PreRegistered,
+            kind: RegistrationKind::PreRegistered,
         });
     }
     if server.client_id_metadata_document_supported
@@ -124,29 +90,29 @@ pub async fn client_for(
             client_id: url.clone(),
             secret: None,
             method: AuthMethod::None,
-            kind: ClientKind::MetadataDocument,
+            kind: RegistrationKind::MetadataDocument,
         });
     }
     if let Some(record) = state.client(&server.issuer)?
-        && record.kind == ClientKind::Registered
+        && record.kind == RegistrationKind::Registered
         && record.redirect_uris.iter().any(|r| r == redirect_uri)
         && !record
             .client_secret_expires_at
             .is_some_and(|t| t > 0 && t <= now() + 60)
     {
         let secret = if record.has_secret {
-            secrets.get(&secret_key(&server.issuer)).await?
+            secrets.get(&keys::issuer_client_secret(&server.issuer)).await?
         } else {
             None
         };
         if !record.has_secret || secret.is_some() {
             debug!(issuer = %server.issuer, "reusing the registered client");
-            let method = AuthMethod::parse(&record.token_endpoint_auth_method).unwrap_or(AuthMethod::None);
+            let method = record.token_endpoint_auth_method;
             return Ok(ClientCredentials {
                 client_id: record.client_id,
                 secret,
                 method,
-                kind: ClientKind::Registered,
+                kind: RegistrationKind::Registered,
             });
         }
     }
@@ -161,7 +127,7 @@ pub fn registered_port(state: &StateDir, issuer: &str) -> Option<u16> {
 }
 
 /// Picks how to send a secret, from what the server supports.
-fn secret_method(server: &AuthServer) -> AuthMethod {
+pub fn secret_method(server: &AuthServer) -> AuthMethod {
     match server.token_endpoint_auth_methods_supported.as_deref() {
         Some(m) if m.iter().any(|x| x == "client_secret_basic") => AuthMethod::ClientSecretBasic,
         Some(m) if m.iter().any(|x| x == "client_secret_post") => AuthMethod::ClientSecretPost,
@@ -181,7 +147,7 @@ fn method_to_register(server: &AuthServer) -> AuthMethod {
 }
 
 /// A metadata document URL must be https with a path (CIMD §3).
-fn check_metadata_url(url: &str) -> Result<(), AuthError> {
+pub fn check_metadata_url(url: &str) -> Result<(), AuthError> {
     let u = Url::parse(url)
         .map_err(|_| AuthError::Registration(format!("the client metadata URL {url:?} is not a URL")))?;
     if u.scheme() != "https" || u.path().trim_matches('/').is_empty() {
@@ -267,10 +233,10 @@ async fn register(
         )));
     }
     let parsed = parse_registration(&resp, asked)?;
-    let record = ClientRecord {
+    let record = RegisteredClient {
         client_id: parsed.client_id.clone(),
-        kind: ClientKind::Registered,
-        token_endpoint_auth_method: parsed.method.as_str().to_owned(),
+        kind: RegistrationKind::Registered,
+        token_endpoint_auth_method: parsed.method,
         redirect_uris: vec![redirect_uri.to_owned()],
         registered_at: now(),
         has_secret: parsed.secret.is_some(),
@@ -279,8 +245,8 @@ async fn register(
     // The secret first: a record that claims a secret the keychain lacks
     // would be unusable.
     match &parsed.secret {
-        Some(s) => secrets.set(&secret_key(&server.issuer), s).await?,
-        None => secrets.delete(&secret_key(&server.issuer)).await?,
+        Some(s) => secrets.set(&keys::issuer_client_secret(&server.issuer), s).await?,
+        None => secrets.delete(&keys::issuer_client_secret(&server.issuer)).await?,
     }
     state.save_client(&server.issuer, Some(&record))?;
     info!(issuer = %server.issuer, method = parsed.method.as_str(), "registered Tether as a client");
@@ -288,7 +254,7 @@ async fn register(
         client_id: parsed.client_id,
         secret: parsed.secret,
         method: parsed.method,
-        kind: ClientKind::Registered,
+        kind: RegistrationKind::Registered,
     })
 }
 
@@ -447,7 +413,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("tether-reg-{}", std::process::id()));
         let state = StateDir::new(&root);
         let secrets = Secrets::new(std::sync::Arc::new(crate::store::secrets::MemoryStore::default()));
-        let http = OAuthHttp::new();
+        let http = OAuthHttp::new().unwrap();
         let mut s = server(Some(vec!["client_secret_post"]));
         s.client_id_metadata_document_supported = true;
         let prefs = ClientPrefs {
@@ -461,7 +427,7 @@ mod tests {
         let c = client_for(&http, &state, &secrets, &s, "r", &[], &prefs).await.unwrap();
         assert_eq!(
             (c.client_id.as_str(), c.method, c.kind),
-            ("pre", AuthMethod::ClientSecretPost, ClientKind::PreRegistered)
+            ("pre", AuthMethod::ClientSecretPost, RegistrationKind::PreRegistered)
         );
         let prefs = ClientPrefs {
             pre_registered: None,
@@ -473,7 +439,7 @@ mod tests {
             (
                 "https://tether.dev/client.json",
                 AuthMethod::None,
-                ClientKind::MetadataDocument
+                RegistrationKind::MetadataDocument
             )
         );
         // A server that does not support metadata documents and offers no

@@ -6,17 +6,14 @@
 //! never written to a file or an argument (MCP Authorization 2025-11-25
 //! §"Token Theft").
 
+use crate::store::keys;
+use crate::sync::lock;
 use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
 
 use super::{AccessToken, AfterUnauthorized, AuthError, TokenHeader, TokenSource};
 use crate::store::secrets::Secrets;
-
-/// The keychain key of a server's static token.
-pub fn static_key(server: &str) -> String {
-    format!("bearer:{server}")
-}
 
 /// A token kept in the keychain under the server's name.
 pub struct StaticToken {
@@ -51,22 +48,21 @@ impl StaticToken {
 impl TokenSource for StaticToken {
     fn token(&self) -> BoxFuture<'_, Result<Option<AccessToken>, AuthError>> {
         Box::pin(async move {
-            if let Some(t) = self
-                .cached
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone()
-            {
+            if let Some(t) = lock(&self.cached).clone() {
                 return Ok(Some(t));
             }
-            let secret = self.secrets.get(&static_key(&self.server)).await?.ok_or_else(|| {
-                AuthError::SignInRequired(format!(
-                    "no token is stored for {0}; store it with `tether add {0} <url> --bearer`",
-                    self.server
-                ))
-            })?;
+            let secret = self
+                .secrets
+                .get(&keys::static_token(&self.server))
+                .await?
+                .ok_or_else(|| {
+                    AuthError::SignInRequired(format!(
+                        "no token is stored for {0}; store it with `tether add {0} <url> --bearer`",
+                        self.server
+                    ))
+                })?;
             let token = AccessToken::new(secret.expose().to_owned());
-            *self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.clone());
+            *lock(&self.cached) = Some(token.clone());
             Ok(Some(token))
         })
     }

@@ -21,15 +21,10 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
-use super::client::OAuthHttp;
 use super::discovery::AuthServer;
+use super::http::OAuthHttp;
 use super::registration::{AuthMethod, ClientCredentials};
 use crate::store::state::now;
-
-/// The keychain key of a server's tokens.
-pub fn tokens_key(server_key: &str) -> String {
-    format!("tokens:{server_key}")
-}
 
 /// The tokens of one server, as kept in the keychain (one JSON value).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,7 +274,10 @@ fn token_error<RE: std::error::Error + 'static>(
             }
             AuthError::Denied(format!("{issuer} refused {doing} ({text})"))
         }
-        RequestTokenError::Request(r) => AuthError::Unreachable(issuer.to_owned(), r.to_string()),
+        RequestTokenError::Request(r) => AuthError::Unreachable {
+            url: issuer.to_owned(),
+            detail: r.to_string(),
+        },
         RequestTokenError::Parse(p, body) => {
             let snippet: String = String::from_utf8_lossy(&body).chars().take(160).collect();
             AuthError::Denied(format!(

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{ClientId, ClientsError, Platform, command_text, config_path, jsonc, put_entry, servers_object};
+use super::{ClientsError, McpClient, Platform, command_text, config_path, jsonc, put_entry, servers_object};
 use crate::config::TransportMode;
 use crate::store::secrets::Secret;
 
@@ -45,7 +45,7 @@ pub struct McpRemoteOptions {
 /// One `mcp-remote` entry that can become a Tether entry.
 #[derive(Clone)]
 pub struct Candidate {
-    pub client: ClientId,
+    pub client: McpClient,
     /// The client's config file.
     pub file: PathBuf,
     /// The entry's name in that file.
@@ -136,7 +136,7 @@ pub fn find_mcp_remote(p: &Platform) -> Vec<Candidate> {
 /// could not be read.
 pub fn scan(p: &Platform) -> Scan {
     let mut out = Scan::default();
-    for &id in ClientId::ALL {
+    for &id in McpClient::ALL {
         let Some(path) = config_path(id, p) else {
             continue;
         };
@@ -252,37 +252,12 @@ fn after_mcp_remote(command: &str, args: &[String]) -> Option<Vec<String>> {
     is_mcp_remote(&runner_args[i]).then(|| runner_args[i + 1..].to_vec())
 }
 
-/// `${VAR}` (and `${env:VAR}`, Cursor's and Windsurf's spelling) replaced
-/// from `env`; returns the text, the variables used, and whether one was
-/// missing (then left as written).
+/// `${VAR}` (and `${env:VAR}`) replaced from `env` (`config::expand_vars`);
+/// returns the text, the variables used, and whether one was missing (then
+/// left as written).
 fn expand(text: &str, env: &BTreeMap<String, String>) -> (String, Vec<String>, bool) {
-    let mut out = String::new();
-    let mut used = Vec::new();
-    let mut missing = false;
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return (out, used, missing);
-        };
-        let var = &after[..end];
-        let key = var.strip_prefix("env:").unwrap_or(var);
-        match env.get(key) {
-            Some(v) => {
-                out.push_str(v);
-                used.push(key.to_owned());
-            }
-            None => {
-                out.push_str(&rest[start..start + 2 + end + 1]);
-                missing = true;
-            }
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    (out, used, missing)
+    let e = crate::config::expand_vars(text, |name| env.get(name).cloned());
+    (e.text, e.used, !e.missing.is_empty())
 }
 
 /// Header names that carry a credential.
@@ -293,7 +268,7 @@ fn looks_secret(name: &str) -> bool {
         .any(|w| n.contains(w))
 }
 
-fn candidate(client: ClientId, file: &Path, name: &str, entry: &Value, args: &[String]) -> Candidate {
+fn candidate(client: McpClient, file: &Path, name: &str, entry: &Value, args: &[String]) -> Candidate {
     let env: BTreeMap<String, String> = entry
         .get("env")
         .and_then(Value::as_object)
@@ -517,7 +492,7 @@ mod tests {
     fn parse(entry: Value) -> Candidate {
         let args = mcp_remote_args(&entry).expect("an mcp-remote entry");
         candidate(
-            ClientId::ClaudeDesktop,
+            McpClient::ClaudeDesktop,
             Path::new("/x.json"),
             "Linear MCP",
             &entry,

@@ -28,7 +28,7 @@ pub use restart::restart_claude_desktop;
 
 /// An MCP client Tether can configure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ClientId {
+pub enum McpClient {
     #[serde(rename = "claude-desktop")]
     ClaudeDesktop,
     #[serde(rename = "claude-code")]
@@ -45,54 +45,54 @@ pub enum ClientId {
     Cline,
 }
 
-impl ClientId {
+impl McpClient {
     /// Every client, Claude Desktop first.
-    pub const ALL: &'static [ClientId] = &[
-        ClientId::ClaudeDesktop,
-        ClientId::ClaudeCode,
-        ClientId::Cursor,
-        ClientId::VsCode,
-        ClientId::Windsurf,
-        ClientId::Zed,
-        ClientId::Cline,
+    pub const ALL: &'static [McpClient] = &[
+        McpClient::ClaudeDesktop,
+        McpClient::ClaudeCode,
+        McpClient::Cursor,
+        McpClient::VsCode,
+        McpClient::Windsurf,
+        McpClient::Zed,
+        McpClient::Cline,
     ];
 
     /// The id used on the command line and in the app: `claude-desktop`, ….
     pub fn id(self) -> &'static str {
         match self {
-            ClientId::ClaudeDesktop => "claude-desktop",
-            ClientId::ClaudeCode => "claude-code",
-            ClientId::Cursor => "cursor",
-            ClientId::VsCode => "vscode",
-            ClientId::Windsurf => "windsurf",
-            ClientId::Zed => "zed",
-            ClientId::Cline => "cline",
+            McpClient::ClaudeDesktop => "claude-desktop",
+            McpClient::ClaudeCode => "claude-code",
+            McpClient::Cursor => "cursor",
+            McpClient::VsCode => "vscode",
+            McpClient::Windsurf => "windsurf",
+            McpClient::Zed => "zed",
+            McpClient::Cline => "cline",
         }
     }
 
     /// The name people know it by.
     pub fn name(self) -> &'static str {
         match self {
-            ClientId::ClaudeDesktop => "Claude Desktop",
-            ClientId::ClaudeCode => "Claude Code",
-            ClientId::Cursor => "Cursor",
-            ClientId::VsCode => "VS Code",
-            ClientId::Windsurf => "Windsurf",
-            ClientId::Zed => "Zed",
-            ClientId::Cline => "Cline",
+            McpClient::ClaudeDesktop => "Claude Desktop",
+            McpClient::ClaudeCode => "Claude Code",
+            McpClient::Cursor => "Cursor",
+            McpClient::VsCode => "VS Code",
+            McpClient::Windsurf => "Windsurf",
+            McpClient::Zed => "Zed",
+            McpClient::Cline => "Cline",
         }
     }
 
     /// The client with this id.
-    pub fn from_id(id: &str) -> Option<ClientId> {
-        ClientId::ALL.iter().copied().find(|c| c.id() == id)
+    pub fn from_id(id: &str) -> Option<McpClient> {
+        McpClient::ALL.iter().copied().find(|c| c.id() == id)
     }
 
     /// The key of the object holding the servers.
     pub fn servers_key(self) -> &'static str {
         match self {
-            ClientId::VsCode => "servers",
-            ClientId::Zed => "context_servers",
+            McpClient::VsCode => "servers",
+            McpClient::Zed => "context_servers",
             _ => "mcpServers",
         }
     }
@@ -100,7 +100,7 @@ impl ClientId {
     /// What the client's parser accepts.
     pub fn dialect(self) -> Dialect {
         match self {
-            ClientId::Zed | ClientId::VsCode => Dialect::Jsonc,
+            McpClient::Zed | McpClient::VsCode => Dialect::Jsonc,
             _ => Dialect::Json,
         }
     }
@@ -108,13 +108,13 @@ impl ClientId {
     /// The `type` a stdio entry carries, for clients that want one.
     fn stdio_type(self) -> Option<&'static str> {
         match self {
-            ClientId::ClaudeCode | ClientId::VsCode => Some("stdio"),
+            McpClient::ClaudeCode | McpClient::VsCode => Some("stdio"),
             _ => None,
         }
     }
 }
 
-impl std::fmt::Display for ClientId {
+impl std::fmt::Display for McpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
@@ -150,7 +150,7 @@ pub enum ClientsError {
     #[error("in {path}, the entry {name:?} does not run Tether, so Tether left it as it is")]
     NotTether { path: PathBuf, name: String },
     #[error("no config file of {0} is known on this system")]
-    NoConfigPath(ClientId),
+    NoConfigPath(McpClient),
     #[error("{0:?} is not a usable server name: use letters, digits, - and _ (at most 64)")]
     BadName(String),
     #[error("the path of the tether program must be absolute and readable as text, not {0:?}")]
@@ -162,12 +162,12 @@ pub enum ClientsError {
 }
 
 /// The file `id` reads its MCP servers from on this platform.
-pub fn config_path(id: ClientId, p: &Platform) -> Option<PathBuf> {
+pub fn config_path(id: McpClient, p: &Platform) -> Option<PathBuf> {
     Some(paths::config_file(id, p, &p.claude_msix_packages()))
 }
 
 /// Whether `id` looks installed: its config directory (or file) exists.
-pub fn is_installed(id: ClientId, p: &Platform) -> bool {
+pub fn is_installed(id: McpClient, p: &Platform) -> bool {
     paths::install_markers(id, p, &p.claude_msix_packages())
         .iter()
         .any(|m| m.exists())
@@ -175,7 +175,7 @@ pub fn is_installed(id: ClientId, p: &Platform) -> bool {
 
 /// Whether `id`'s config has an entry `name` that runs `sidecar` with
 /// `["run", name]`.
-pub fn has_entry(id: ClientId, p: &Platform, name: &str, sidecar: &Path) -> bool {
+pub fn has_entry(id: McpClient, p: &Platform, name: &str, sidecar: &Path) -> bool {
     let Some(path) = config_path(id, p) else {
         return false;
     };
@@ -190,7 +190,7 @@ pub fn has_entry(id: ClientId, p: &Platform, name: &str, sidecar: &Path) -> bool
 
 /// Adds (or updates) the entry `name` running `sidecar` in `id`'s config,
 /// creating the file and its directory when needed. Returns the file.
-pub fn install(id: ClientId, p: &Platform, name: &str, sidecar: &Path) -> Result<PathBuf, ClientsError> {
+pub fn install(id: McpClient, p: &Platform, name: &str, sidecar: &Path) -> Result<PathBuf, ClientsError> {
     crate::servers::check_name(name).map_err(|_| ClientsError::BadName(name.to_owned()))?;
     let command = command_text(sidecar)?;
     let path = config_path(id, p).ok_or(ClientsError::NoConfigPath(id))?;
@@ -204,7 +204,7 @@ pub fn install(id: ClientId, p: &Platform, name: &str, sidecar: &Path) -> Result
 /// Removes Tether's entry `name` from `id`'s config. `Ok(false)` when there
 /// is none; an entry of that name that does not run Tether is left alone
 /// (an error).
-pub fn uninstall(id: ClientId, p: &Platform, name: &str) -> Result<bool, ClientsError> {
+pub fn uninstall(id: McpClient, p: &Platform, name: &str) -> Result<bool, ClientsError> {
     let path = config_path(id, p).ok_or(ClientsError::NoConfigPath(id))?;
     if !path.exists() {
         return Ok(false);
@@ -241,7 +241,7 @@ pub fn uninstall(id: ClientId, p: &Platform, name: &str) -> Result<bool, Clients
 /// The names of the entries in `id`'s config that run `sidecar`, read
 /// once (empty when it has none or cannot be read): [`has_entry`] for every
 /// server at the cost of one read.
-pub fn entries_running(id: ClientId, p: &Platform, sidecar: &Path) -> std::collections::BTreeSet<String> {
+pub fn entries_running(id: McpClient, p: &Platform, sidecar: &Path) -> std::collections::BTreeSet<String> {
     let Some(path) = config_path(id, p) else {
         return Default::default();
     };
@@ -264,7 +264,7 @@ pub fn entries_running(id: ClientId, p: &Platform, sidecar: &Path) -> std::colle
 
 /// The names of the Tether entries in `id`'s config (empty when it has
 /// none or cannot be read).
-pub fn tether_entries(id: ClientId, p: &Platform) -> Vec<String> {
+pub fn tether_entries(id: McpClient, p: &Platform) -> Vec<String> {
     let Some(path) = config_path(id, p) else {
         return Vec::new();
     };
@@ -321,7 +321,7 @@ fn command_text(sidecar: &Path) -> Result<String, ClientsError> {
 
 /// The object of servers in `root`, created when missing (Claude Desktop
 /// sometimes drops `mcpServers`) or `null`.
-fn servers_object(root: &CstRootNode, id: ClientId, path: &Path) -> Result<CstObject, ClientsError> {
+fn servers_object(root: &CstRootNode, id: McpClient, path: &Path) -> Result<CstObject, ClientsError> {
     let top = root.object_value_or_set();
     let key = id.servers_key();
     match top.get(key) {
@@ -338,6 +338,32 @@ fn servers_object(root: &CstRootNode, id: ClientId, path: &Path) -> Result<CstOb
     }
 }
 
+/// The fields of Tether's stdio entry for `server` in `id`'s config: the
+/// `tether` program and `["run", "<server>"]`, never a secret, and the
+/// `type` for the clients that want one.
+fn entry_fields(id: McpClient, server: &str, command: &str) -> Vec<(&'static str, Value)> {
+    let mut fields: Vec<(&'static str, Value)> = Vec::new();
+    if let Some(t) = id.stdio_type() {
+        fields.push(("type", json!(t)));
+    }
+    fields.push(("command", json!(command)));
+    fields.push(("args", json!(["run", server])));
+    fields
+}
+
+/// Claude Desktop's entry for `server` (`"<server>": {"command": …,
+/// "args": ["run", "<server>"]}`), as text to paste into
+/// `claude_desktop_config.json`'s `mcpServers`.
+pub fn entry_json(server: &str, program: &Path) -> String {
+    let fields: serde_json::Map<String, Value> =
+        entry_fields(McpClient::ClaudeDesktop, server, &program.display().to_string())
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+    let entry = json!({ server: fields });
+    serde_json::to_string_pretty(&entry).unwrap_or_default()
+}
+
 /// The keys of a remote entry that a stdio entry must not keep.
 const REMOTE_KEYS: &[&str] = &["url", "serverUrl", "headers", "headersHelper", "oauth", "transportType"];
 
@@ -347,7 +373,7 @@ const REMOTE_KEYS: &[&str] = &["url", "serverUrl", "headers", "headersHelper", "
 /// from its `env`. Returns whether anything changed.
 fn put_entry(
     servers: &CstObject,
-    id: ClientId,
+    id: McpClient,
     old_key: &str,
     server: &str,
     command: &str,
@@ -355,12 +381,7 @@ fn put_entry(
     path: &Path,
 ) -> Result<bool, ClientsError> {
     let key = server;
-    let mut fields: Vec<(&str, Value)> = Vec::new();
-    if let Some(t) = id.stdio_type() {
-        fields.push(("type", json!(t)));
-    }
-    fields.push(("command", json!(command)));
-    fields.push(("args", json!(["run", server])));
+    let fields = entry_fields(id, server, command);
     let existing = servers.get(old_key);
     if old_key != key && servers.get(key).is_some() {
         return Err(ClientsError::Shape {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::ClientId;
+use super::McpClient;
 
 /// The package family of Claude Desktop's MSIX install on Windows.
 pub const CLAUDE_MSIX_FAMILY: &str = "Claude_pzs8sxrjxfjjc";
@@ -198,33 +198,33 @@ pub fn zed_dir(p: &Platform) -> PathBuf {
 }
 
 /// The file `id` reads its MCP servers from, given the MSIX packages found.
-pub fn config_file(id: ClientId, p: &Platform, msix_packages: &[String]) -> PathBuf {
+pub fn config_file(id: McpClient, p: &Platform, msix_packages: &[String]) -> PathBuf {
     match id {
-        ClientId::ClaudeDesktop => claude_desktop_dir(p, msix_packages).join("claude_desktop_config.json"),
-        ClientId::ClaudeCode => match p.var("CLAUDE_CONFIG_DIR") {
+        McpClient::ClaudeDesktop => claude_desktop_dir(p, msix_packages).join("claude_desktop_config.json"),
+        McpClient::ClaudeCode => match p.var("CLAUDE_CONFIG_DIR") {
             Some(dir) => PathBuf::from(dir).join(".claude.json"),
             None => p.home.join(".claude.json"),
         },
-        ClientId::Cursor => p.home.join(".cursor").join("mcp.json"),
-        ClientId::VsCode => vscode_user_dir(p).join("mcp.json"),
-        ClientId::Windsurf => p.home.join(".codeium").join("windsurf").join("mcp_config.json"),
-        ClientId::Zed => zed_dir(p).join("settings.json"),
-        ClientId::Cline => cline_dir(p).join("settings").join("cline_mcp_settings.json"),
+        McpClient::Cursor => p.home.join(".cursor").join("mcp.json"),
+        McpClient::VsCode => vscode_user_dir(p).join("mcp.json"),
+        McpClient::Windsurf => p.home.join(".codeium").join("windsurf").join("mcp_config.json"),
+        McpClient::Zed => zed_dir(p).join("settings.json"),
+        McpClient::Cline => cline_dir(p).join("settings").join("cline_mcp_settings.json"),
     }
 }
 
 /// The paths whose existence means `id` is installed (any one is enough).
-pub fn install_markers(id: ClientId, p: &Platform, msix_packages: &[String]) -> Vec<PathBuf> {
+pub fn install_markers(id: McpClient, p: &Platform, msix_packages: &[String]) -> Vec<PathBuf> {
     let mut markers = match id {
-        ClientId::ClaudeDesktop => vec![claude_desktop_dir(p, msix_packages)],
-        ClientId::ClaudeCode => vec![config_file(id, p, msix_packages), p.home.join(".claude")],
-        ClientId::Cursor => vec![p.home.join(".cursor")],
-        ClientId::VsCode => vec![vscode_user_dir(p)],
-        ClientId::Windsurf => vec![p.home.join(".codeium").join("windsurf")],
-        ClientId::Zed => vec![zed_dir(p)],
-        ClientId::Cline => vec![cline_dir(p)],
+        McpClient::ClaudeDesktop => vec![claude_desktop_dir(p, msix_packages)],
+        McpClient::ClaudeCode => vec![config_file(id, p, msix_packages), p.home.join(".claude")],
+        McpClient::Cursor => vec![p.home.join(".cursor")],
+        McpClient::VsCode => vec![vscode_user_dir(p)],
+        McpClient::Windsurf => vec![p.home.join(".codeium").join("windsurf")],
+        McpClient::Zed => vec![zed_dir(p)],
+        McpClient::Cline => vec![cline_dir(p)],
     };
-    if id == ClientId::ClaudeDesktop
+    if id == McpClient::ClaudeDesktop
         && let Some(pkg) = pick_msix_package(msix_packages)
     {
         markers.push(p.msix_packages_dir().join(pkg));
@@ -252,15 +252,15 @@ mod tests {
     fn claude_desktop_on_macos_reads_application_support() {
         let p = Platform::new(Os::MacOs, "/Users/ann".into(), []);
         assert_eq!(
-            config_file(ClientId::ClaudeDesktop, &p, &[]),
+            config_file(McpClient::ClaudeDesktop, &p, &[]),
             PathBuf::from("/Users/ann/Library/Application Support/Claude/claude_desktop_config.json")
         );
         assert_eq!(
-            config_file(ClientId::VsCode, &p, &[]),
+            config_file(McpClient::VsCode, &p, &[]),
             PathBuf::from("/Users/ann/Library/Application Support/Code/User/mcp.json")
         );
         assert_eq!(
-            config_file(ClientId::Zed, &p, &[]),
+            config_file(McpClient::Zed, &p, &[]),
             PathBuf::from("/Users/ann/.config/zed/settings.json")
         );
     }
@@ -269,7 +269,7 @@ mod tests {
     fn claude_desktop_on_windows_reads_appdata_without_msix() {
         let p = windows("C:/Users/ann");
         assert_eq!(
-            config_file(ClientId::ClaudeDesktop, &p, &[]),
+            config_file(McpClient::ClaudeDesktop, &p, &[]),
             PathBuf::from("C:/Users/ann/AppData/Roaming/Claude/claude_desktop_config.json")
         );
     }
@@ -279,7 +279,7 @@ mod tests {
         let p = windows("C:/Users/ann");
         let found = vec!["Claude_pzs8sxrjxfjjc".to_owned()];
         assert_eq!(
-            config_file(ClientId::ClaudeDesktop, &p, &found),
+            config_file(McpClient::ClaudeDesktop, &p, &found),
             PathBuf::from(
                 "C:/Users/ann/AppData/Local/Packages/Claude_pzs8sxrjxfjjc/LocalCache/Roaming/Claude/claude_desktop_config.json"
             )
@@ -297,25 +297,25 @@ mod tests {
     fn windows_clients_use_appdata_and_the_user_profile() {
         let p = windows("C:/Users/ann");
         assert_eq!(
-            config_file(ClientId::VsCode, &p, &[]),
+            config_file(McpClient::VsCode, &p, &[]),
             PathBuf::from("C:/Users/ann/AppData/Roaming/Code/User/mcp.json")
         );
         assert_eq!(
-            config_file(ClientId::Cline, &p, &[]),
+            config_file(McpClient::Cline, &p, &[]),
             PathBuf::from(
                 "C:/Users/ann/AppData/Roaming/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json"
             )
         );
         assert_eq!(
-            config_file(ClientId::Zed, &p, &[]),
+            config_file(McpClient::Zed, &p, &[]),
             PathBuf::from("C:/Users/ann/AppData/Roaming/Zed/settings.json")
         );
         assert_eq!(
-            config_file(ClientId::Cursor, &p, &[]),
+            config_file(McpClient::Cursor, &p, &[]),
             PathBuf::from("C:/Users/ann/.cursor/mcp.json")
         );
         assert_eq!(
-            config_file(ClientId::Windsurf, &p, &[]),
+            config_file(McpClient::Windsurf, &p, &[]),
             PathBuf::from("C:/Users/ann/.codeium/windsurf/mcp_config.json")
         );
     }
@@ -331,7 +331,7 @@ mod tests {
     fn linux_honours_xdg_config_home() {
         let p = Platform::new(Os::Linux, "/home/ann".into(), []);
         assert_eq!(
-            config_file(ClientId::ClaudeDesktop, &p, &[]),
+            config_file(McpClient::ClaudeDesktop, &p, &[]),
             PathBuf::from("/home/ann/.config/Claude/claude_desktop_config.json")
         );
         let p = Platform::new(
@@ -340,15 +340,15 @@ mod tests {
             [("XDG_CONFIG_HOME".to_owned(), "/cfg".to_owned())],
         );
         assert_eq!(
-            config_file(ClientId::ClaudeDesktop, &p, &[]),
+            config_file(McpClient::ClaudeDesktop, &p, &[]),
             PathBuf::from("/cfg/Claude/claude_desktop_config.json")
         );
         assert_eq!(
-            config_file(ClientId::Zed, &p, &[]),
+            config_file(McpClient::Zed, &p, &[]),
             PathBuf::from("/cfg/zed/settings.json")
         );
         assert_eq!(
-            config_file(ClientId::VsCode, &p, &[]),
+            config_file(McpClient::VsCode, &p, &[]),
             PathBuf::from("/cfg/Code/User/mcp.json")
         );
         let relative = Platform::new(
@@ -363,7 +363,7 @@ mod tests {
     fn claude_code_reads_its_json_in_the_home_or_its_config_dir() {
         let p = Platform::new(Os::Linux, "/home/ann".into(), []);
         assert_eq!(
-            config_file(ClientId::ClaudeCode, &p, &[]),
+            config_file(McpClient::ClaudeCode, &p, &[]),
             PathBuf::from("/home/ann/.claude.json")
         );
         let p = Platform::new(
@@ -372,7 +372,7 @@ mod tests {
             [("CLAUDE_CONFIG_DIR".to_owned(), "/cc".to_owned())],
         );
         assert_eq!(
-            config_file(ClientId::ClaudeCode, &p, &[]),
+            config_file(McpClient::ClaudeCode, &p, &[]),
             PathBuf::from("/cc/.claude.json")
         );
     }

@@ -32,19 +32,19 @@ impl Home {
         Home { dir, platform }
     }
 
-    fn path(&self, id: ClientId) -> PathBuf {
+    fn path(&self, id: McpClient) -> PathBuf {
         config_path(id, &self.platform).unwrap()
     }
 
     /// Puts `text` where `id` reads its config.
-    fn put(&self, id: ClientId, text: &str) -> PathBuf {
+    fn put(&self, id: McpClient, text: &str) -> PathBuf {
         let path = self.path(id);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, text).unwrap();
         path
     }
 
-    fn read(&self, id: ClientId) -> Value {
+    fn read(&self, id: McpClient) -> Value {
         jsonc::read(&self.path(id), id.dialect()).unwrap().unwrap()
     }
 }
@@ -97,14 +97,14 @@ fn is_root() -> bool {
     }
 }
 
-const FIXTURES: &[(ClientId, &str)] = &[
-    (ClientId::ClaudeDesktop, "claude_desktop_config.json"),
-    (ClientId::ClaudeCode, "claude_code.json"),
-    (ClientId::Cursor, "cursor_mcp.json"),
-    (ClientId::VsCode, "vscode_mcp.json"),
-    (ClientId::Windsurf, "windsurf_mcp_config.json"),
-    (ClientId::Zed, "zed_settings.json"),
-    (ClientId::Cline, "cline_mcp_settings.json"),
+const FIXTURES: &[(McpClient, &str)] = &[
+    (McpClient::ClaudeDesktop, "claude_desktop_config.json"),
+    (McpClient::ClaudeCode, "claude_code.json"),
+    (McpClient::Cursor, "cursor_mcp.json"),
+    (McpClient::VsCode, "vscode_mcp.json"),
+    (McpClient::Windsurf, "windsurf_mcp_config.json"),
+    (McpClient::Zed, "zed_settings.json"),
+    (McpClient::Cline, "cline_mcp_settings.json"),
 ];
 
 #[test]
@@ -148,9 +148,9 @@ fn every_client_gains_a_stdio_entry_and_keeps_every_other_key_and_entry() {
 fn zed_comments_survive_an_install_and_the_uninstall_restores_the_file() {
     let home = Home::new("zed");
     let original = fixture("zed_settings.json");
-    home.put(ClientId::Zed, &original);
-    install(ClientId::Zed, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
-    let text = fs::read_to_string(home.path(ClientId::Zed)).unwrap();
+    home.put(McpClient::Zed, &original);
+    install(McpClient::Zed, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    let text = fs::read_to_string(home.path(McpClient::Zed)).unwrap();
     for comment in [
         "// Zed settings",
         "/* The theme follows the OS */",
@@ -159,22 +159,22 @@ fn zed_comments_survive_an_install_and_the_uninstall_restores_the_file() {
     ] {
         assert!(text.contains(comment), "{comment} is kept:\n{text}");
     }
-    let servers = &home.read(ClientId::Zed)["context_servers"];
+    let servers = &home.read(McpClient::Zed)["context_servers"];
     assert_eq!(
         servers["linear"],
         json!({"command": SIDECAR, "args": ["run", "linear"]})
     );
     assert_eq!(servers["brave-search"]["env"]["BRAVE_API_KEY"], "brave-key");
-    assert!(uninstall(ClientId::Zed, &home.platform, "linear").unwrap());
-    assert_eq!(fs::read_to_string(home.path(ClientId::Zed)).unwrap(), original);
+    assert!(uninstall(McpClient::Zed, &home.platform, "linear").unwrap());
+    assert_eq!(fs::read_to_string(home.path(McpClient::Zed)).unwrap(), original);
 }
 
 #[test]
 fn a_wiped_mcp_servers_key_comes_back_with_the_entry() {
     let home = Home::new("wiped");
-    home.put(ClientId::ClaudeDesktop, &fixture("claude_desktop_wiped.json"));
-    install(ClientId::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
-    let doc = home.read(ClientId::ClaudeDesktop);
+    home.put(McpClient::ClaudeDesktop, &fixture("claude_desktop_wiped.json"));
+    install(McpClient::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    let doc = home.read(McpClient::ClaudeDesktop);
     assert_eq!(doc["mcpServers"]["linear"]["args"], json!(["run", "linear"]));
     assert_eq!(doc["preferences"]["menuBarEnabled"], false);
     assert_eq!(doc["preferences"]["coworkScheduledTasksEnabled"], false);
@@ -183,15 +183,15 @@ fn a_wiped_mcp_servers_key_comes_back_with_the_entry() {
 #[test]
 fn a_null_mcp_servers_is_replaced_but_a_string_is_refused() {
     let home = Home::new("null");
-    home.put(ClientId::ClaudeDesktop, "{\"mcpServers\": null}\n");
-    install(ClientId::ClaudeDesktop, &home.platform, "a", Path::new(SIDECAR)).unwrap();
-    assert!(home.read(ClientId::ClaudeDesktop)["mcpServers"]["a"].is_object());
-    home.put(ClientId::ClaudeDesktop, "{\"mcpServers\": \"oops\"}\n");
-    let e = install(ClientId::ClaudeDesktop, &home.platform, "a", Path::new(SIDECAR)).unwrap_err();
+    home.put(McpClient::ClaudeDesktop, "{\"mcpServers\": null}\n");
+    install(McpClient::ClaudeDesktop, &home.platform, "a", Path::new(SIDECAR)).unwrap();
+    assert!(home.read(McpClient::ClaudeDesktop)["mcpServers"]["a"].is_object());
+    home.put(McpClient::ClaudeDesktop, "{\"mcpServers\": \"oops\"}\n");
+    let e = install(McpClient::ClaudeDesktop, &home.platform, "a", Path::new(SIDECAR)).unwrap_err();
     assert!(matches!(e, ClientsError::Shape { .. }), "{e}");
     assert!(e.to_string().contains("\"mcpServers\" is not an object"), "{e}");
     assert_eq!(
-        fs::read_to_string(home.path(ClientId::ClaudeDesktop)).unwrap(),
+        fs::read_to_string(home.path(McpClient::ClaudeDesktop)).unwrap(),
         "{\"mcpServers\": \"oops\"}\n"
     );
 }
@@ -200,8 +200,8 @@ fn a_null_mcp_servers_is_replaced_but_a_string_is_refused() {
 fn a_malformed_file_is_never_overwritten() {
     let home = Home::new("malformed");
     let bad = fixture("claude_desktop_malformed.json");
-    let path = home.put(ClientId::ClaudeDesktop, &bad);
-    let e = install(ClientId::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap_err();
+    let path = home.put(McpClient::ClaudeDesktop, &bad);
+    let e = install(McpClient::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap_err();
     let message = e.to_string();
     assert!(matches!(e, ClientsError::Malformed { line: 5, .. }), "{message}");
     assert!(message.contains(&path.display().to_string()), "{message}");
@@ -209,12 +209,12 @@ fn a_malformed_file_is_never_overwritten() {
     assert_eq!(fs::read_to_string(&path).unwrap(), bad);
     assert!(!Path::new(&format!("{}{BACKUP_SUFFIX}", path.display())).exists());
     assert!(!has_entry(
-        ClientId::ClaudeDesktop,
+        McpClient::ClaudeDesktop,
         &home.platform,
         "linear",
         Path::new(SIDECAR)
     ));
-    assert!(uninstall(ClientId::ClaudeDesktop, &home.platform, "linear").is_err());
+    assert!(uninstall(McpClient::ClaudeDesktop, &home.platform, "linear").is_err());
     assert_eq!(fs::read_to_string(&path).unwrap(), bad);
 }
 
@@ -222,17 +222,17 @@ fn a_malformed_file_is_never_overwritten() {
 fn comments_in_a_strict_json_file_count_as_malformed() {
     let home = Home::new("strict");
     let text = "{\n  // Claude Desktop's parser refuses this\n  \"mcpServers\": {}\n}\n";
-    home.put(ClientId::ClaudeDesktop, text);
-    let e = install(ClientId::ClaudeDesktop, &home.platform, "a", Path::new(SIDECAR)).unwrap_err();
+    home.put(McpClient::ClaudeDesktop, text);
+    let e = install(McpClient::ClaudeDesktop, &home.platform, "a", Path::new(SIDECAR)).unwrap_err();
     assert!(matches!(e, ClientsError::Malformed { line: 2, .. }), "{e}");
-    assert_eq!(fs::read_to_string(home.path(ClientId::ClaudeDesktop)).unwrap(), text);
+    assert_eq!(fs::read_to_string(home.path(McpClient::ClaudeDesktop)).unwrap(), text);
 }
 
 #[test]
 fn a_missing_file_and_its_directory_are_created() {
     let home = Home::new("missing");
-    assert!(!is_installed(ClientId::ClaudeDesktop, &home.platform));
-    let path = install(ClientId::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    assert!(!is_installed(McpClient::ClaudeDesktop, &home.platform));
+    let path = install(McpClient::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
     assert_eq!(path, home.dir.join(".config/Claude/claude_desktop_config.json"));
     assert_eq!(
         fs::read_to_string(&path).unwrap(),
@@ -240,7 +240,7 @@ fn a_missing_file_and_its_directory_are_created() {
             "{{\n  \"mcpServers\": {{\n    \"linear\": {{\n      \"command\": \"{SIDECAR}\",\n      \"args\": [\"run\", \"linear\"]\n    }}\n  }}\n}}\n"
         )
     );
-    assert!(is_installed(ClientId::ClaudeDesktop, &home.platform));
+    assert!(is_installed(McpClient::ClaudeDesktop, &home.platform));
     assert!(!Path::new(&format!("{}{BACKUP_SUFFIX}", path.display())).exists());
 }
 
@@ -248,10 +248,10 @@ fn a_missing_file_and_its_directory_are_created() {
 fn a_read_only_file_is_refused_and_left_untouched() {
     let home = Home::new("readonly");
     let original = fixture("claude_desktop_config.json");
-    let path = home.put(ClientId::ClaudeDesktop, &original);
+    let path = home.put(McpClient::ClaudeDesktop, &original);
     set_read_only(&path, true);
     // Refused by Tether itself, so even root (whom the OS would let write) gets the error.
-    let e = install(ClientId::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap_err();
+    let e = install(McpClient::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap_err();
     assert!(matches!(e, ClientsError::ReadOnly { .. }), "{e}");
     assert!(e.to_string().contains("is read-only"), "{e}");
     assert!(e.to_string().contains(&path.display().to_string()), "{e}");
@@ -265,10 +265,10 @@ fn a_read_only_file_is_refused_and_left_untouched() {
 fn a_read_only_directory_gives_a_clear_error() {
     use std::os::unix::fs::PermissionsExt;
     let home = Home::new("readonly-dir");
-    let dir = home.path(ClientId::ClaudeDesktop).parent().unwrap().to_path_buf();
+    let dir = home.path(McpClient::ClaudeDesktop).parent().unwrap().to_path_buf();
     fs::create_dir_all(&dir).unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).unwrap();
-    let result = install(ClientId::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR));
+    let result = install(McpClient::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR));
     if is_root() {
         // Root writes into a read-only directory: nothing to assert but success.
         assert!(result.is_ok());
@@ -284,12 +284,12 @@ fn a_read_only_directory_gives_a_clear_error() {
 #[test]
 fn installing_twice_writes_once() {
     let home = Home::new("twice");
-    let path = home.put(ClientId::Cursor, &fixture("cursor_mcp.json"));
-    install(ClientId::Cursor, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    let path = home.put(McpClient::Cursor, &fixture("cursor_mcp.json"));
+    install(McpClient::Cursor, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
     let backup = PathBuf::from(format!("{}{BACKUP_SUFFIX}", path.display()));
     fs::remove_file(&backup).unwrap();
     let text = fs::read_to_string(&path).unwrap();
-    install(ClientId::Cursor, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    install(McpClient::Cursor, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
     assert!(!backup.exists(), "nothing changed, nothing was written");
     assert_eq!(
@@ -302,9 +302,9 @@ fn installing_twice_writes_once() {
 #[test]
 fn an_existing_entry_of_that_name_is_updated_in_place_keeping_its_other_keys() {
     let home = Home::new("update");
-    home.put(ClientId::Cline, &fixture("cline_mcp_settings.json"));
-    install(ClientId::Cline, &home.platform, "remote-docs", Path::new(SIDECAR)).unwrap();
-    let entry = &home.read(ClientId::Cline)["mcpServers"]["remote-docs"];
+    home.put(McpClient::Cline, &fixture("cline_mcp_settings.json"));
+    install(McpClient::Cline, &home.platform, "remote-docs", Path::new(SIDECAR)).unwrap();
+    let entry = &home.read(McpClient::Cline)["mcpServers"]["remote-docs"];
     assert_eq!(
         *entry,
         json!({"disabled": true, "timeout": 60, "command": SIDECAR, "args": ["run", "remote-docs"]}),
@@ -327,11 +327,11 @@ fn claude_desktop_on_windows_msix_is_written_where_the_packaged_app_reads() {
     ];
     let windows = Platform::new(Os::Windows, home.dir.clone(), env);
     let classic = home.dir.join("AppData/Roaming/Claude/claude_desktop_config.json");
-    assert_eq!(config_path(ClientId::ClaudeDesktop, &windows), Some(classic.clone()));
-    assert!(!is_installed(ClientId::ClaudeDesktop, &windows));
+    assert_eq!(config_path(McpClient::ClaudeDesktop, &windows), Some(classic.clone()));
+    assert!(!is_installed(McpClient::ClaudeDesktop, &windows));
     fs::create_dir_all(home.dir.join("AppData/Local/Packages/Claude_pzs8sxrjxfjjc")).unwrap();
-    assert!(is_installed(ClientId::ClaudeDesktop, &windows));
-    let written = install(ClientId::ClaudeDesktop, &windows, "linear", Path::new(SIDECAR)).unwrap();
+    assert!(is_installed(McpClient::ClaudeDesktop, &windows));
+    let written = install(McpClient::ClaudeDesktop, &windows, "linear", Path::new(SIDECAR)).unwrap();
     assert_eq!(
         written,
         home.dir
@@ -342,7 +342,7 @@ fn claude_desktop_on_windows_msix_is_written_where_the_packaged_app_reads() {
         "the classic path, which the packaged app ignores, is not written"
     );
     assert!(has_entry(
-        ClientId::ClaudeDesktop,
+        McpClient::ClaudeDesktop,
         &windows,
         "linear",
         Path::new(SIDECAR)
@@ -353,109 +353,109 @@ fn claude_desktop_on_windows_msix_is_written_where_the_packaged_app_reads() {
 fn uninstall_removes_only_tethers_own_entry() {
     let home = Home::new("uninstall");
     let original = fixture("claude_desktop_config.json");
-    let path = home.put(ClientId::ClaudeDesktop, &original);
-    install(ClientId::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
-    assert_eq!(tether_entries(ClientId::ClaudeDesktop, &home.platform), ["linear"]);
-    assert!(uninstall(ClientId::ClaudeDesktop, &home.platform, "linear").unwrap());
+    let path = home.put(McpClient::ClaudeDesktop, &original);
+    install(McpClient::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    assert_eq!(tether_entries(McpClient::ClaudeDesktop, &home.platform), ["linear"]);
+    assert!(uninstall(McpClient::ClaudeDesktop, &home.platform, "linear").unwrap());
     assert_eq!(fs::read_to_string(&path).unwrap(), original, "the file is as it was");
-    assert!(!uninstall(ClientId::ClaudeDesktop, &home.platform, "linear").unwrap());
-    let e = uninstall(ClientId::ClaudeDesktop, &home.platform, "github").unwrap_err();
+    assert!(!uninstall(McpClient::ClaudeDesktop, &home.platform, "linear").unwrap());
+    let e = uninstall(McpClient::ClaudeDesktop, &home.platform, "github").unwrap_err();
     assert!(matches!(e, ClientsError::NotTether { .. }), "{e}");
     assert_eq!(fs::read_to_string(&path).unwrap(), original);
     assert!(
-        !uninstall(ClientId::Cursor, &home.platform, "linear").unwrap(),
+        !uninstall(McpClient::Cursor, &home.platform, "linear").unwrap(),
         "no file, nothing to remove"
     );
-    assert!(!home.path(ClientId::Cursor).exists());
+    assert!(!home.path(McpClient::Cursor).exists());
 }
 
 #[test]
 fn one_read_lists_the_entries_that_run_this_tether_and_no_others() {
     let home = Home::new("entries");
-    install(ClientId::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
-    install(ClientId::ClaudeDesktop, &home.platform, "github", Path::new(SIDECAR)).unwrap();
+    install(McpClient::ClaudeDesktop, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    install(McpClient::ClaudeDesktop, &home.platform, "github", Path::new(SIDECAR)).unwrap();
     install(
-        ClientId::ClaudeDesktop,
+        McpClient::ClaudeDesktop,
         &home.platform,
         "old",
         Path::new("/other/tether"),
     )
     .unwrap();
-    let names = entries_running(ClientId::ClaudeDesktop, &home.platform, Path::new(SIDECAR));
+    let names = entries_running(McpClient::ClaudeDesktop, &home.platform, Path::new(SIDECAR));
     assert_eq!(names.into_iter().collect::<Vec<_>>(), ["github", "linear"]);
-    assert!(entries_running(ClientId::Cursor, &home.platform, Path::new(SIDECAR)).is_empty());
+    assert!(entries_running(McpClient::Cursor, &home.platform, Path::new(SIDECAR)).is_empty());
 }
 
 #[test]
 fn has_entry_needs_the_same_program_and_server() {
     let home = Home::new("has");
-    install(ClientId::VsCode, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    install(McpClient::VsCode, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
     assert!(has_entry(
-        ClientId::VsCode,
+        McpClient::VsCode,
         &home.platform,
         "linear",
         Path::new(SIDECAR)
     ));
     assert!(!has_entry(
-        ClientId::VsCode,
+        McpClient::VsCode,
         &home.platform,
         "linear",
         Path::new("/other/tether")
     ));
     assert!(!has_entry(
-        ClientId::VsCode,
+        McpClient::VsCode,
         &home.platform,
         "github",
         Path::new(SIDECAR)
     ));
-    assert!(!has_entry(ClientId::Zed, &home.platform, "linear", Path::new(SIDECAR)));
+    assert!(!has_entry(McpClient::Zed, &home.platform, "linear", Path::new(SIDECAR)));
     // Zed's older shape counts too.
     home.put(
-        ClientId::Zed,
+        McpClient::Zed,
         &format!("{{\"context_servers\": {{\"linear\": {{\"command\": {{\"path\": \"{SIDECAR}\", \"args\": [\"run\", \"linear\"]}}}}}}}}"),
     );
-    assert!(has_entry(ClientId::Zed, &home.platform, "linear", Path::new(SIDECAR)));
+    assert!(has_entry(McpClient::Zed, &home.platform, "linear", Path::new(SIDECAR)));
 }
 
 #[test]
 fn a_bad_name_or_a_relative_program_is_refused_before_any_write() {
     let home = Home::new("bad");
-    let e = install(ClientId::ClaudeDesktop, &home.platform, "../x", Path::new(SIDECAR)).unwrap_err();
+    let e = install(McpClient::ClaudeDesktop, &home.platform, "../x", Path::new(SIDECAR)).unwrap_err();
     assert!(matches!(e, ClientsError::BadName(_)), "{e}");
-    let e = install(ClientId::ClaudeDesktop, &home.platform, "x", Path::new("tether")).unwrap_err();
+    let e = install(McpClient::ClaudeDesktop, &home.platform, "x", Path::new("tether")).unwrap_err();
     assert!(matches!(e, ClientsError::BadCommand(_)), "{e}");
-    assert!(!home.path(ClientId::ClaudeDesktop).exists());
+    assert!(!home.path(McpClient::ClaudeDesktop).exists());
 }
 
 #[test]
 fn client_ids_read_and_print_as_the_app_uses_them() {
-    for &id in ClientId::ALL {
-        assert_eq!(ClientId::from_id(id.id()), Some(id));
+    for &id in McpClient::ALL {
+        assert_eq!(McpClient::from_id(id.id()), Some(id));
         assert_eq!(serde_json::to_value(id).unwrap(), json!(id.id()));
     }
-    assert_eq!(ClientId::from_id("vscode"), Some(ClientId::VsCode));
-    assert_eq!(ClientId::VsCode.name(), "VS Code");
-    assert_eq!(ClientId::from_id("emacs"), None);
+    assert_eq!(McpClient::from_id("vscode"), Some(McpClient::VsCode));
+    assert_eq!(McpClient::VsCode.name(), "VS Code");
+    assert_eq!(McpClient::from_id("emacs"), None);
 }
 
 #[test]
 fn mcp_remote_entries_are_found_in_every_client_and_malformed_files_reported() {
     let home = Home::new("scan");
-    home.put(ClientId::ClaudeDesktop, &fixture("claude_desktop_mcp_remote.json"));
+    home.put(McpClient::ClaudeDesktop, &fixture("claude_desktop_mcp_remote.json"));
     home.put(
-        ClientId::Zed,
+        McpClient::Zed,
         "{\n  // mine\n  \"context_servers\": {\n    \"docs\": {\"command\": \"npx\", \"args\": [\"-y\", \"mcp-remote\", \"https://docs.example.com/mcp\"]},\n  },\n}\n",
     );
-    home.put(ClientId::Cursor, &fixture("claude_desktop_malformed.json"));
+    home.put(McpClient::Cursor, &fixture("claude_desktop_malformed.json"));
     let found = scan(&home.platform);
-    let mut names: Vec<(ClientId, &str)> = found.candidates.iter().map(|c| (c.client, c.name.as_str())).collect();
+    let mut names: Vec<(McpClient, &str)> = found.candidates.iter().map(|c| (c.client, c.name.as_str())).collect();
     names.sort();
     assert_eq!(
         names,
         [
-            (ClientId::ClaudeDesktop, "corp"),
-            (ClientId::ClaudeDesktop, "linear"),
-            (ClientId::Zed, "docs")
+            (McpClient::ClaudeDesktop, "corp"),
+            (McpClient::ClaudeDesktop, "linear"),
+            (McpClient::Zed, "docs")
         ]
     );
     assert_eq!(found.problems.len(), 1);
@@ -466,7 +466,7 @@ fn mcp_remote_entries_are_found_in_every_client_and_malformed_files_reported() {
 #[test]
 fn an_imported_entry_becomes_tethers_and_its_token_leaves_every_file() {
     let home = Home::new("convert");
-    let path = home.put(ClientId::ClaudeDesktop, &fixture("claude_desktop_mcp_remote.json"));
+    let path = home.put(McpClient::ClaudeDesktop, &fixture("claude_desktop_mcp_remote.json"));
     let corp = find_mcp_remote(&home.platform)
         .into_iter()
         .find(|c| c.name == "corp")
@@ -475,7 +475,7 @@ fn an_imported_entry_becomes_tethers_and_its_token_leaves_every_file() {
     assert_eq!(corp.secret_env, ["AUTH_HEADER"]);
     let written = convert(&corp, Path::new(SIDECAR)).unwrap();
     assert_eq!(written, path);
-    let doc = home.read(ClientId::ClaudeDesktop);
+    let doc = home.read(McpClient::ClaudeDesktop);
     assert_eq!(
         doc["mcpServers"]["corp"],
         json!({"command": SIDECAR, "args": ["run", "corp"], "env": {"NODE_OPTIONS": "--max-old-space-size=512"}})
@@ -498,13 +498,13 @@ fn an_imported_entry_becomes_tethers_and_its_token_leaves_every_file() {
 fn an_imported_entry_with_an_unusable_name_is_renamed_in_place() {
     let home = Home::new("rename");
     home.put(
-        ClientId::Windsurf,
+        McpClient::Windsurf,
         "{\"mcpServers\": {\"a\": {\"command\": \"x\"}, \"My Docs\": {\"command\": \"npx\", \"args\": [\"mcp-remote\", \"https://d.example/mcp\"], \"disabled\": false}, \"z\": {\"command\": \"y\"}}}",
     );
     let c = find_mcp_remote(&home.platform).pop().unwrap();
     assert_eq!(c.server, "My-Docs");
     convert(&c, Path::new(SIDECAR)).unwrap();
-    let text = fs::read_to_string(home.path(ClientId::Windsurf)).unwrap();
+    let text = fs::read_to_string(home.path(McpClient::Windsurf)).unwrap();
     assert_eq!(
         text,
         format!(
@@ -512,7 +512,7 @@ fn an_imported_entry_with_an_unusable_name_is_renamed_in_place() {
         )
     );
     assert!(has_entry(
-        ClientId::Windsurf,
+        McpClient::Windsurf,
         &home.platform,
         "My-Docs",
         Path::new(SIDECAR)

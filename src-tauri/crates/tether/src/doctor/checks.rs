@@ -8,13 +8,17 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{Client, Finding, Level, Options, Report};
+use super::{Affected, Finding, Level, Options, Report};
 use crate::auth::challenge::{self, Challenge};
 use crate::auth::discovery::{self, check_resource};
 use crate::config::{is_loopback, redact_url};
+use crate::net::{self, ClientOptions};
+use crate::probe;
 
-use Client::{ClaudeCode, ClaudeConnectors, McpRemote, Tether};
+use Affected::{ClaudeCode, ClaudeConnectors, McpRemote, Tether};
 
+/// The doctor's own user agent.
+const DOCTOR_UA: &str = concat!("tether-doctor/", env!("CARGO_PKG_VERSION"));
 /// A browser's user agent, for the firewall check.
 const BROWSER_UA: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
 /// A user agent like the one Anthropic's connectors send.
@@ -47,14 +51,24 @@ enum Answer {
 
 /// Runs every check for `opts.url`.
 pub async fn run(opts: &Options) -> Report {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(opts.timeout)
-        .connect_timeout(opts.timeout)
-        .user_agent(concat!("tether-doctor/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new());
+    let options = ClientOptions::oauth(opts.timeout).with_user_agent(DOCTOR_UA);
+    let http = match net::client(&options) {
+        Ok(c) => c,
+        Err(e) => {
+            return Report {
+                url: redact_url(&opts.url),
+                findings: vec![Finding {
+                    id: "net.reach".into(),
+                    level: Level::Error,
+                    title: "The server can be reached".into(),
+                    saw: e.to_string(),
+                    breaks: Vec::new(),
+                    fix: None,
+                    example: None,
+                }],
+            };
+        }
+    };
     let mut d = Doctor {
         opts,
         url: &opts.url,
@@ -76,12 +90,12 @@ impl Doctor<'_> {
         level: Level,
         title: &str,
         saw: impl Into<String>,
-        breaks: &[Client],
+        breaks: &[Affected],
         fix: Option<&str>,
         example: Option<&str>,
     ) {
         self.findings.push(Finding {
-            id,
+            id: id.into(),
             level,
             title: title.to_owned(),
             saw: saw.into(),
@@ -315,16 +329,7 @@ impl Doctor<'_> {
         origin: Option<&str>,
         token: bool,
     ) -> Result<(reqwest::Response, Duration), reqwest::Error> {
-        let body = json!({
-            "jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "tether-doctor", "version": env!("CARGO_PKG_VERSION")}}
-        });
-        let mut req = self
-            .http
-            .post(self.url.clone())
-            .header("accept", "application/json, text/event-stream")
-            .header("content-type", "application/json")
-            .body(body.to_string());
+        let mut req = probe::initialize_request(&self.http, self.url, version, "tether-doctor");
         match ua {
             Some(u) => req = req.header("user-agent", u),
             None => req = req.header("user-agent", HeaderValue::from_static("")),
@@ -345,18 +350,10 @@ impl Doctor<'_> {
 
     async fn initialize(&mut self) -> Answer {
         let title = "initialize without credentials";
-        let (resp, took) = match self
-            .post_initialize(
-                "2025-11-25",
-                Some(concat!("tether-doctor/", env!("CARGO_PKG_VERSION"))),
-                None,
-                false,
-            )
-            .await
-        {
+        let (resp, took) = match self.post_initialize("2025-11-25", Some(DOCTOR_UA), None, false).await {
             Ok(r) => r,
             Err(e) => {
-                let text = innermost(&e);
+                let text = net::describe(&e);
                 if self.url.scheme() == "https"
                     && (text.contains("certificate")
                         || text.contains("Certificate")
@@ -426,7 +423,7 @@ impl Doctor<'_> {
                 self.login_page(format!("HTTP {status} with an HTML page (\"{}\")", html_title(&body)));
                 Answer::Stop
             }
-            200..=299 if jsonrpc_result(&body).is_some() => {
+            200..=299 if probe::initialize_result(&body).is_some() => {
                 self.end_session(session).await;
                 self.ok(
                     "mcp.initialize",
@@ -777,7 +774,7 @@ impl Doctor<'_> {
                 };
                 (status.as_u16().to_string(), doc, headers)
             }
-            Err(e) => (innermost(&e), None, HeaderMap::new()),
+            Err(e) => (net::describe(&e), None, HeaderMap::new()),
         }
     }
 
@@ -857,7 +854,7 @@ impl Doctor<'_> {
                     );
                 }
             }
-            Err(e) => self.skip(cors_id, &title, format!("OPTIONS failed: {}", innermost(&e))),
+            Err(e) => self.skip(cors_id, &title, format!("OPTIONS failed: {}", net::describe(&e))),
         }
     }
 
@@ -913,7 +910,7 @@ impl Doctor<'_> {
             }
             return discovery::parse_as(&relaxed, None).ok();
         }
-        let (level, fix, breaks): (Level, &str, &[Client]) = if from_origin {
+        let (level, fix, breaks): (Level, &str, &[Affected]) = if from_origin {
             (
                 Level::Error,
                 "publish authorization server metadata (RFC 8414) and protected resource metadata; without either, only clients that still guess the 2025-03-26 default endpoints can sign in",
@@ -966,9 +963,9 @@ impl Doctor<'_> {
             .unwrap_or(false);
         if registration || cimd {
             let how = match (registration, cimd) {
-                (true, true) => "dynamic registration and Client ID Metadata Documents",
+                (true, true) => "dynamic registration and Affected ID Metadata Documents",
                 (true, false) => "dynamic registration",
-                _ => "Client ID Metadata Documents",
+                _ => "Affected ID Metadata Documents",
             };
             self.ok("as.registration", "Clients can register", how);
         } else {
@@ -978,7 +975,7 @@ impl Doctor<'_> {
                 "Clients can register",
                 "neither registration_endpoint nor client_id_metadata_document_supported",
                 &[ClaudeConnectors, ClaudeCode, McpRemote],
-                Some("offer dynamic client registration (RFC 7591) or Client ID Metadata Documents; otherwise every user must pre-register a client (Tether: `tether add <name> <url> --client-id …`)"),
+                Some("offer dynamic client registration (RFC 7591) or Affected ID Metadata Documents; otherwise every user must pre-register a client (Tether: `tether add <name> <url> --client-id …`)"),
                 None,
             );
         }
@@ -1053,7 +1050,7 @@ impl Doctor<'_> {
                     }
                     s.to_string()
                 }
-                Err(e) => format!("failed ({})", innermost(&e)),
+                Err(e) => format!("failed ({})", net::describe(&e)),
             };
             seen.push((label, status));
         }
@@ -1203,7 +1200,7 @@ impl Doctor<'_> {
                     serde_json::from_str(&text).unwrap_or(Value::String(first_line(&text))),
                 )
             }
-            Err(e) => (0, Value::String(innermost(&e))),
+            Err(e) => (0, Value::String(net::describe(&e))),
         }
     }
 
@@ -1226,7 +1223,7 @@ impl Doctor<'_> {
         };
         // Tether redirects to 127.0.0.1 on a free port; mcp-remote and Claude
         // Code use `localhost` on some systems.
-        let cases: [(&'static str, &str, &str, &[Client], &str); 2] = [
+        let cases: [(&'static str, &str, &str, &[Affected], &str); 2] = [
             (
                 "probe.redirect-port",
                 port_title,
@@ -1267,7 +1264,7 @@ impl Doctor<'_> {
             .append_pair("state", "tether-doctor")
             .append_pair("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
             .append_pair("code_challenge_method", "S256");
-        let resp = self.http.get(url).send().await.map_err(|e| innermost(&e))?;
+        let resp = self.http.get(url).send().await.map_err(|e| net::describe(&e))?;
         let status = resp.status();
         let location = header(resp.headers(), "location").unwrap_or_default();
         let body = resp.text().await.unwrap_or_default().to_ascii_lowercase();
@@ -1325,7 +1322,11 @@ impl Doctor<'_> {
                 )
             }
             Err(e) => {
-                self.skip("probe.refresh", title, format!("the request failed: {}", innermost(&e)));
+                self.skip(
+                    "probe.refresh",
+                    title,
+                    format!("the request failed: {}", net::describe(&e)),
+                );
                 return;
             }
         };
@@ -1365,18 +1366,10 @@ impl Doctor<'_> {
         }
         let mut accepted = Vec::new();
         for version in ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"] {
-            if let Ok((resp, _)) = self
-                .post_initialize(
-                    version,
-                    Some(concat!("tether-doctor/", env!("CARGO_PKG_VERSION"))),
-                    None,
-                    needs_token,
-                )
-                .await
-            {
+            if let Ok((resp, _)) = self.post_initialize(version, Some(DOCTOR_UA), None, needs_token).await {
                 let session = header(resp.headers(), "mcp-session-id");
                 let body = resp.text().await.unwrap_or_default();
-                if let Some(r) = jsonrpc_result(&body) {
+                if let Some(r) = probe::initialize_result(&body) {
                     let got = r
                         .get("protocolVersion")
                         .and_then(Value::as_str)
@@ -1434,21 +1427,6 @@ fn error_of(v: &Value) -> String {
         })
 }
 
-/// The `result` of a JSON or SSE answer to `initialize`.
-fn jsonrpc_result(body: &str) -> Option<Value> {
-    let candidates: Vec<&str> = if body.trim_start().starts_with('{') {
-        vec![body]
-    } else {
-        body.lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(str::trim)
-            .collect()
-    };
-    candidates
-        .into_iter()
-        .find_map(|c| serde_json::from_str::<Value>(c).ok()?.get("result").cloned())
-}
-
 /// `max-age` (or `s-maxage`) of a Cache-Control value; `no-store` and
 /// `no-cache` count as zero.
 fn max_age(cache_control: Option<&str>) -> Option<u64> {
@@ -1476,14 +1454,6 @@ fn first_line(s: &str) -> String {
     line.chars().take(160).collect()
 }
 
-fn innermost(e: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1494,14 +1464,6 @@ mod tests {
         assert_eq!(max_age(Some("max-age=60, s-maxage=7200")), Some(7200));
         assert_eq!(max_age(Some("private, no-store, max-age=0")), Some(0));
         assert_eq!(max_age(None), None);
-    }
-
-    #[test]
-    fn an_initialize_result_is_found_in_json_or_sse() {
-        assert!(jsonrpc_result(r#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"x"}}"#).is_some());
-        assert!(jsonrpc_result("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n").is_some());
-        assert!(jsonrpc_result(r#"{"jsonrpc":"2.0","id":1,"error":{}}"#).is_none());
-        assert!(jsonrpc_result("<html>").is_none());
     }
 
     #[test]

@@ -23,13 +23,16 @@ mod checks;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use checks::run;
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Ok,
@@ -40,9 +43,10 @@ pub enum Level {
 }
 
 /// A client a finding can break.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
-pub enum Client {
+pub enum Affected {
     /// Claude Desktop's and claude.ai's remote connectors (Anthropic's cloud).
     ClaudeConnectors,
     ClaudeCode,
@@ -50,7 +54,7 @@ pub enum Client {
     Tether,
 }
 
-impl Client {
+impl Affected {
     /// The name shown to people.
     pub fn name(self) -> &'static str {
         match self {
@@ -63,17 +67,19 @@ impl Client {
 }
 
 /// One check's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Finding {
     /// Stable: scripts and the app match on it.
-    pub id: &'static str,
+    #[cfg_attr(test, ts(type = "string"))]
+    pub id: Cow<'static, str>,
     pub level: Level,
     /// What was checked, in a few words.
     pub title: String,
     /// What was seen.
     pub saw: String,
     /// Which clients it breaks (empty when ok).
-    pub breaks: Vec<Client>,
+    pub breaks: Vec<Affected>,
     /// What to change.
     pub fix: Option<String>,
     /// An example of a correct response or configuration.
@@ -81,14 +87,35 @@ pub struct Finding {
 }
 
 /// The whole diagnosis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub url: String,
     pub findings: Vec<Finding>,
 }
 
+/// The diagnosis as `tether doctor --json` prints it (and the app reads
+/// it): the URL, the counts, the findings in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct DoctorReport {
+    pub url: String,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+}
+
+impl From<Report> for DoctorReport {
+    fn from(r: Report) -> Self {
+        Self {
+            summary: r.summary(),
+            url: r.url,
+            findings: r.findings,
+        }
+    }
+}
+
 /// Counts by level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Summary {
     pub ok: usize,
     pub warnings: usize,
@@ -208,14 +235,14 @@ mod tests {
 
     fn f(id: &'static str, level: Level) -> Finding {
         Finding {
-            id,
+            id: id.into(),
             level,
             title: id.into(),
             saw: "seen".into(),
             breaks: if level == Level::Ok {
                 vec![]
             } else {
-                vec![Client::ClaudeConnectors]
+                vec![Affected::ClaudeConnectors]
             },
             fix: (level != Level::Ok).then(|| "do this".into()),
             example: None,
@@ -257,7 +284,9 @@ mod tests {
             url: "u".into(),
             findings: vec![f("auth.www-authenticate", Level::Error)],
         };
-        let v = serde_json::to_value(&r).unwrap();
+        let v = serde_json::to_value(DoctorReport::from(r)).unwrap();
+        assert_eq!(v["url"], "u");
+        assert_eq!(v["summary"]["errors"], 1);
         assert_eq!(v["findings"][0]["id"], "auth.www-authenticate");
         assert_eq!(v["findings"][0]["level"], "error");
         assert_eq!(v["findings"][0]["breaks"][0], "claude-connectors");

@@ -4,6 +4,8 @@
 //! ([`lock`]).
 
 pub mod files;
+pub mod keys;
 pub mod lock;
+pub mod oauth;
 pub mod secrets;
 pub mod state;

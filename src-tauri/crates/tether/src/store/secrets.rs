@@ -21,6 +21,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::keys;
+use crate::sync::lock;
+
 /// How long one keychain call may take before it is reported as hanging.
 pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// The marker of a value split into parts.
@@ -38,6 +41,14 @@ impl Secret {
     /// The value, for the one place that uses it.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// A secret read from JSON (a token the app's window sends); there is no
+/// `Serialize`, so none is ever written out by accident.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
     }
 }
 
@@ -300,7 +311,7 @@ impl MemoryStore {
         k
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        self.values.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.values)
     }
 }
 
@@ -338,7 +349,7 @@ fn get_joined(store: &dyn SecretStore, key: &str) -> Result<Option<String>, Stor
         .map_err(|_| StoreError::Failed(store.describe(), format!("entry {key} is damaged")))?;
     let mut value = String::new();
     for i in 1..=count {
-        match store.get(&part_key(key, i))? {
+        match store.get(&keys::part(key, i))? {
             Some(part) => value.push_str(&part),
             None => {
                 return Err(StoreError::Failed(
@@ -361,23 +372,23 @@ fn set_split(store: &dyn SecretStore, key: &str, value: &str) -> Result<(), Stor
         // Parts first, the head last: a reader never follows a head to parts
         // that are not written yet.
         for (i, part) in parts.iter().enumerate() {
-            store.set(&part_key(key, i + 1), part)?;
+            store.set(&keys::part(key, i + 1), part)?;
         }
         store.set(key, &format!("{CHUNKED}{}", parts.len()))?;
         for i in parts.len() + 1..=old_parts {
-            store.delete(&part_key(key, i))?;
+            store.delete(&keys::part(key, i))?;
         }
         return Ok(());
     }
     for i in 1..=old_parts {
-        store.delete(&part_key(key, i))?;
+        store.delete(&keys::part(key, i))?;
     }
     Ok(())
 }
 
 fn delete_all(store: &dyn SecretStore, key: &str) -> Result<(), StoreError> {
     for i in 1..=old_part_count(store, key)? {
-        store.delete(&part_key(key, i))?;
+        store.delete(&keys::part(key, i))?;
     }
     store.delete(key)
 }
@@ -387,10 +398,6 @@ fn old_part_count(store: &dyn SecretStore, key: &str) -> Result<usize, StoreErro
         .get(key)?
         .and_then(|h| h.strip_prefix(CHUNKED).and_then(|n| n.parse().ok()))
         .unwrap_or(0))
-}
-
-fn part_key(key: &str, i: usize) -> String {
-    format!("{key}#{i}")
 }
 
 fn split_at_char_boundaries(value: &str, max: usize) -> Vec<&str> {
@@ -484,7 +491,7 @@ impl Secrets {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Secret>>> {
-        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.cache)
     }
 }
 

@@ -15,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::files::{FileError, file_stem, read_json, write_json};
+use super::oauth::{AuthServer, RegisteredClient};
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
@@ -23,10 +24,18 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Whether a token whose expiry is `expires_at` can still be used at `now`
+/// without the user: it has not expired (or says no expiry), or a refresh
+/// token can renew it. The one rule for "is it signed in?", whether the
+/// token set (`tether status`) or the facts on disk (the tray) are asked.
+pub fn token_usable(expires_at: Option<i64>, has_refresh_token: bool, now: i64) -> bool {
+    has_refresh_token || expires_at.is_none_or(|t| t > now)
+}
+
 /// The sign-in facts of one server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ServerState {
+pub struct ServerFacts {
     /// The MCP endpoint these facts are about.
     pub url: String,
     /// The protected resource's `resource`, exactly as its metadata wrote it.
@@ -57,41 +66,21 @@ pub struct ServerState {
     /// Whether a static token is in the keychain (`tether add --bearer`).
     pub static_token: bool,
     /// The authorization server's metadata, so a refresh needs no discovery.
-    pub auth_server: Option<crate::auth::discovery::AuthServer>,
+    pub auth_server: Option<AuthServer>,
 }
 
-/// How a client came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClientKind {
-    /// RFC 7591 dynamic registration.
-    Registered,
-    /// A Client ID Metadata Document URL used as the client id.
-    MetadataDocument,
-    /// Given by the user (flags or the server's settings).
-    PreRegistered,
-}
-
-/// A client registered with one authorization server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientRecord {
-    pub client_id: String,
-    pub kind: ClientKind,
-    /// `none`, `client_secret_basic` or `client_secret_post`.
-    pub token_endpoint_auth_method: String,
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    pub registered_at: i64,
-    /// Whether a client secret is in the keychain.
-    #[serde(default)]
-    pub has_secret: bool,
-    /// When the secret expires (RFC 7591 §3.2.1; 0 or absent: never).
-    #[serde(default)]
-    pub client_secret_expires_at: Option<i64>,
+impl ServerFacts {
+    /// Whether these facts say the server is signed in at `now`: a token
+    /// was stored ([`token_usable`] decides whether it still counts).
+    pub fn signed_in(&self, now: i64) -> bool {
+        let stored = self.signed_in_at.is_some() || self.expires_at.is_some() || self.has_refresh_token;
+        stored && token_usable(self.expires_at, self.has_refresh_token, now)
+    }
 }
 
 /// What a running bridge reports for the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Health {
     /// Connected; no sign-in needed.
@@ -108,6 +97,7 @@ pub enum Health {
 
 /// The status file of one server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Status {
     pub server: String,
     pub health: Health,
@@ -153,12 +143,12 @@ impl StateDir {
     }
 
     /// The facts about server `key` (empty when there are none yet).
-    pub fn server(&self, key: &str) -> Result<ServerState, FileError> {
+    pub fn server(&self, key: &str) -> Result<ServerFacts, FileError> {
         Ok(read_json(&self.server_path(key))?.unwrap_or_default())
     }
 
     /// Saves the facts about server `key`.
-    pub fn save_server(&self, key: &str, state: &ServerState) -> Result<(), FileError> {
+    pub fn save_server(&self, key: &str, state: &ServerFacts) -> Result<(), FileError> {
         write_json(&self.server_path(key), state)
     }
 
@@ -194,18 +184,18 @@ impl StateDir {
     }
 
     /// The client registered with `issuer`, if any.
-    pub fn client(&self, issuer: &str) -> Result<Option<ClientRecord>, FileError> {
+    pub fn client(&self, issuer: &str) -> Result<Option<RegisteredClient>, FileError> {
         Ok(self.clients()?.remove(issuer))
     }
 
     /// Every registered client, by issuer.
-    pub fn clients(&self) -> Result<BTreeMap<String, ClientRecord>, FileError> {
+    pub fn clients(&self) -> Result<BTreeMap<String, RegisteredClient>, FileError> {
         Ok(read_json(&self.clients_path())?.unwrap_or_default())
     }
 
     /// Records (or, with `None`, forgets) the client of `issuer`. Callers
     /// hold the issuer's lock, so two registrations cannot interleave.
-    pub fn save_client(&self, issuer: &str, record: Option<&ClientRecord>) -> Result<(), FileError> {
+    pub fn save_client(&self, issuer: &str, record: Option<&RegisteredClient>) -> Result<(), FileError> {
         let mut all = self.clients()?;
         match record {
             Some(r) => all.insert(issuer.to_owned(), r.clone()),
@@ -228,23 +218,24 @@ impl StateDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::oauth::{AuthMethod, RegistrationKind};
 
     #[test]
     fn server_facts_and_clients_round_trip_and_are_keyed_by_issuer() {
         let root = std::env::temp_dir().join(format!("tether-state-{}", std::process::id()));
         let dir = StateDir::new(&root);
-        assert_eq!(dir.server("linear").unwrap(), ServerState::default());
-        let s = ServerState {
+        assert_eq!(dir.server("linear").unwrap(), ServerFacts::default());
+        let s = ServerFacts {
             url: "https://x/mcp".into(),
             expires_at: Some(5),
             ..Default::default()
         };
         dir.save_server("linear", &s).unwrap();
         assert_eq!(dir.server("linear").unwrap(), s);
-        let c = ClientRecord {
+        let c = RegisteredClient {
             client_id: "abc".into(),
-            kind: ClientKind::Registered,
-            token_endpoint_auth_method: "none".into(),
+            kind: RegistrationKind::Registered,
+            token_endpoint_auth_method: AuthMethod::None,
             redirect_uris: vec!["http://127.0.0.1:1234/callback".into()],
             registered_at: 1,
             has_secret: false,
@@ -254,7 +245,7 @@ mod tests {
         assert_eq!(dir.client("https://as.example").unwrap(), Some(c));
         assert_eq!(dir.client("https://other.example").unwrap(), None);
         dir.forget_server("linear").unwrap();
-        assert_eq!(dir.server("linear").unwrap(), ServerState::default());
+        assert_eq!(dir.server("linear").unwrap(), ServerFacts::default());
         std::fs::remove_dir_all(root).unwrap();
     }
 }

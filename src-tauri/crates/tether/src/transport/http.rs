@@ -8,7 +8,6 @@
 //! (connect, response headers, each body chunk), and a failure becomes a
 //! [`TransportError`] that says in plain words what failed and where.
 
-use std::error::Error as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use url::Url;
 
 use crate::auth::{AfterUnauthorized, AuthError, TokenHeader, TokenSource, challenge};
 use crate::config::{RunConfig, redact_url};
+use crate::net;
 
 /// Why a message could not be delivered, phrased for the person reading
 /// Claude Desktop's error.
@@ -93,7 +93,6 @@ pub struct RequestHeaders {
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
-const MAX_REDIRECTS: usize = 5;
 /// How many times one request may trigger a sign-in for more scopes. The
 /// sign-in that a 401 on the same request started counts too: three
 /// authorizations in all, the limit the MCP spec's step-up section and the
@@ -103,33 +102,10 @@ const MAX_STEP_UPS: u32 = 2;
 impl Http {
     /// Builds the client for `config`, with an optional token source.
     pub fn new(config: &RunConfig, auth: Option<Arc<dyn TokenSource>>) -> Result<Self, TransportError> {
-        install_crypto_provider();
-        let origin = config.url.origin();
-        let policy = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                attempt.error("too many redirects")
-            } else if attempt.url().origin() == origin {
-                attempt.follow()
-            } else {
-                attempt.stop()
-            }
-        });
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            // Detects a peer that vanished (a laptop that slept, a dropped
-            // VPN) on long-lived SSE streams.
-            .tcp_keepalive(Duration::from_secs(30))
-            .redirect(policy)
-            .user_agent(concat!("tether/", env!("CARGO_PKG_VERSION")));
-        if config.url.scheme() == "http" {
-            // Plain http never does TLS (redirects stay on this origin), so
-            // the system's root certificates need not be loaded: on Linux
-            // that is half of the start-up work.
-            builder = builder.tls_certs_only([]);
-        }
-        let client = builder.build().map_err(|e| TransportError::Connect {
+        let options = net::ClientOptions::mcp(&config.url, config.connect_timeout);
+        let client = net::client(&options).map_err(|e| TransportError::Connect {
             url: redact_url(&config.url),
-            detail: describe(&e),
+            detail: e.to_string(),
         })?;
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
@@ -368,7 +344,7 @@ impl Http {
         if e.is_timeout() {
             return self.timeout();
         }
-        let detail = describe(e);
+        let detail = net::describe(e);
         if e.is_connect() || e.is_request() {
             TransportError::Connect {
                 url: self.shown_url.clone(),
@@ -377,27 +353,6 @@ impl Http {
         } else {
             self.protocol(format!("broke off the connection: {detail}"))
         }
-    }
-}
-
-/// The innermost cause of a reqwest error, which is the one that says what
-/// happened ("Connection refused", "invalid peer certificate: …").
-fn describe(e: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    let text = cause.to_string();
-    let refused = e
-        .source()
-        .and_then(|s| s.downcast_ref::<std::io::Error>())
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
-    if refused || text.contains("Connection refused") {
-        "connection refused (is the server running?)".to_owned()
-    } else if text.contains("failed to lookup address") || text.contains("Name or service not known") {
-        format!("the host name could not be resolved ({text})")
-    } else {
-        text
     }
 }
 
@@ -478,12 +433,6 @@ fn clip(s: &str) -> String {
     } else {
         format!("{}…", s.chars().take(MAX).collect::<String>())
     }
-}
-
-/// rustls needs one process-wide crypto provider; ring builds with only a C
-/// compiler, where aws-lc needs cmake.
-fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! answers would come on the lost stream), and a new stream is opened with the
 //! client's `initialize` replayed, so later requests work again.
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -117,7 +118,7 @@ impl Legacy {
     /// requests on the stream.
     pub async fn send(&self, msg: &Message, awaiting: &mut Awaiting) -> Result<(), TransportError> {
         {
-            let mut replay = self.replay.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut replay = lock(&self.replay);
             if msg.is_initialize() {
                 replay.initialize = Some(msg.clone());
             } else if msg.is_initialized_notification() {
@@ -265,7 +266,7 @@ impl Legacy {
     /// longer pending.
     async fn replay_handshake(&self) {
         let (initialize, initialized) = {
-            let r = self.replay.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let r = lock(&self.replay);
             (r.initialize.clone(), r.initialized.clone())
         };
         let Some(endpoint) = self.endpoint.borrow().clone() else {
@@ -280,6 +281,6 @@ impl Legacy {
     }
 
     fn lock_reader(&self) -> std::sync::MutexGuard<'_, Option<AbortHandle>> {
-        self.reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.reader)
     }
 }

@@ -27,6 +27,7 @@ pub mod replies;
 mod sse;
 mod streamable;
 
+use crate::sync::lock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -133,10 +134,7 @@ impl Remote {
     /// the one to wait for.
     fn enqueue(&self) -> (oneshot::Sender<()>, Shared<oneshot::Receiver<()>>) {
         let (release, next) = oneshot::channel();
-        let previous = std::mem::replace(
-            &mut *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
-            next.shared(),
-        );
+        let previous = std::mem::replace(&mut *lock(&self.last), next.shared());
         (release, previous)
     }
 
@@ -310,14 +308,11 @@ impl Remote {
     }
 
     fn active(&self) -> Active {
-        self.active
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        lock(&self.active).clone()
     }
 
     fn activate(&self, next: Active) {
-        *self.active.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        *lock(&self.active) = next;
     }
 
     async fn route(&self, msg: &Message, awaiting: &mut Awaiting) -> Result<(), TransportError> {
@@ -387,8 +382,4 @@ fn short(e: &TransportError) -> String {
         TransportError::Status { status, detail, .. } => format!("HTTP {status}{detail}"),
         other => other.to_string(),
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

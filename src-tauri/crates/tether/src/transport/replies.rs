@@ -8,6 +8,7 @@
 //! request Tether already answered with an error is dropped rather than
 //! confusing the client (JSON-RPC 2.0 §5: one response per request).
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -72,7 +73,7 @@ impl Replies {
 
     /// Calls `seen` with the answer to `id` when it arrives.
     pub fn watch(&self, id: Id, seen: impl FnOnce(&[u8]) + Send + 'static) {
-        *self.watch.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, Box::new(seen)));
+        *lock(&self.watch) = Some((id, Box::new(seen)));
     }
 
     /// Records the requests in `msg` before it is sent, so an answer that
@@ -97,7 +98,7 @@ impl Replies {
     pub async fn deliver(&self, msg: Message) {
         let responses: Vec<&Id> = msg.response_ids().collect();
         let watched = {
-            let mut w = self.watch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut w = lock(&self.watch);
             match w.take() {
                 Some((id, f)) if responses.contains(&&id) => Some(f),
                 other => {
@@ -177,7 +178,7 @@ impl Replies {
         // A panic while holding this lock cannot leave the map inconsistent
         // (every operation is a single insert or remove), so poisoning is
         // ignored rather than turned into a second panic.
-        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.pending)
     }
 }
 

@@ -13,6 +13,7 @@
 //! `notifications/initialized`, then retries the message, so the client never
 //! notices; DELETE ends the session on shutdown.
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -199,7 +200,7 @@ impl Streamable {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
-        self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.session)
     }
 
     /// Reads a successful response: a JSON body, an SSE stream, or nothing.
@@ -451,24 +452,14 @@ impl Streamable {
         let this = Arc::clone(self);
         let (opened, rx) = oneshot::channel();
         let task = tokio::spawn(async move { this.get_stream(generation, opened).await });
-        if let Some(old) = self
-            .get_stream
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .replace(task.abort_handle())
-        {
+        if let Some(old) = lock(&self.get_stream).replace(task.abort_handle()) {
             old.abort();
         }
         rx
     }
 
     fn stop_get_stream(&self) {
-        if let Some(task) = self
-            .get_stream
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-        {
+        if let Some(task) = lock(&self.get_stream).take() {
             task.abort();
         }
     }

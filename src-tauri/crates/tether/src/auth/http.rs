@@ -25,6 +25,7 @@ use url::Url;
 
 use super::AuthError;
 use crate::config::{is_loopback, redact_url};
+use crate::net::{self, ClientOptions};
 
 /// The longest an authorization server may take to answer.
 pub const OAUTH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,24 +38,12 @@ pub struct OAuthHttp {
     client: reqwest::Client,
 }
 
-impl Default for OAuthHttp {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl OAuthHttp {
-    /// A client that follows no redirects and times out.
-    pub fn new() -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(OAUTH_TIMEOUT)
-            .user_agent(concat!("tether/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self { client }
+    /// A client that follows no redirects and times out (`net`'s OAuth
+    /// client).
+    pub fn new() -> Result<Self, AuthError> {
+        let client = net::client(&ClientOptions::oauth(OAUTH_TIMEOUT))?;
+        Ok(Self { client })
     }
 
     /// GETs a JSON document. `Ok(None)` for 404 and other "not here"
@@ -65,17 +54,15 @@ impl OAuthHttp {
         for (k, v) in extra {
             req = req.header(*k, *v);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| AuthError::Unreachable(redact_url(url), describe(&e)))?;
+        let resp = req.send().await.map_err(|e| unreachable(url, &e))?;
         let status = resp.status();
         if !status.is_success() {
             return Ok(None);
         }
-        let body = read_limited(resp)
-            .await
-            .map_err(|e| AuthError::Unreachable(redact_url(url), e))?;
+        let body = read_limited(resp).await.map_err(|e| AuthError::Unreachable {
+            url: redact_url(url),
+            detail: e,
+        })?;
         match serde_json::from_slice::<Value>(&body) {
             Ok(v) if v.is_object() => Ok(Some(v)),
             // An HTML page (a login wall, a SPA's catch-all route) is "not here".
@@ -94,11 +81,12 @@ impl OAuthHttp {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| AuthError::Unreachable(redact_url(url), describe(&e)))?;
+            .map_err(|e| unreachable(url, &e))?;
         let status = resp.status().as_u16();
-        let bytes = read_limited(resp)
-            .await
-            .map_err(|e| AuthError::Unreachable(redact_url(url), e))?;
+        let bytes = read_limited(resp).await.map_err(|e| AuthError::Unreachable {
+            url: redact_url(url),
+            detail: e,
+        })?;
         let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok((status, value))
     }
@@ -134,10 +122,7 @@ impl OAuthHttp {
             value.set_sensitive(true);
             req = req.header(reqwest::header::AUTHORIZATION, value);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| AuthError::Unreachable(redact_url(url), describe(&e)))?;
+        let resp = req.send().await.map_err(|e| unreachable(url, &e))?;
         Ok(resp.status().as_u16())
     }
 
@@ -157,7 +142,7 @@ impl OAuthHttp {
         let content_type = resp.headers().get(CONTENT_TYPE).cloned();
         let body = read_limited(resp).await.map_err(HttpError)?;
         let (status, body, json) = normalize(status.as_u16(), content_type.as_ref(), body);
-        let mut out = http::Response::builder().status(status);
+        let mut out = ::http::Response::builder().status(status);
         if json {
             out = out.header(CONTENT_TYPE, "application/json");
         } else if let Some(ct) = content_type {
@@ -205,15 +190,19 @@ async fn read_limited(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
     Ok(body)
 }
 
+/// A request that got no answer, in words.
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return format!("no answer within {} s", OAUTH_TIMEOUT.as_secs());
     }
-    let mut cause: &dyn std::error::Error = e;
-    while let Some(next) = cause.source() {
-        cause = next;
+    net::describe(e)
+}
+
+fn unreachable(url: &Url, e: &reqwest::Error) -> AuthError {
+    AuthError::Unreachable {
+        url: redact_url(url),
+        detail: describe(e),
     }
-    cause.to_string()
 }
 
 /// Makes a token or registration response parseable by a strict parser

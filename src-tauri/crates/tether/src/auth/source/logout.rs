@@ -1,0 +1,64 @@
+//! Signing a server out: revoke, then forget.
+//!
+//! Owns [`OAuthSource::logout`]: under the server's lock, revoke the refresh
+//! token where the authorization server offers revocation (RFC 7009 §2.1:
+//! revoking the refresh token ends the whole grant; else the access token),
+//! then remove the tokens from the keychain and the facts from the state
+//! file, whatever the server answered.
+
+use tracing::warn;
+
+use super::{OAuthSource, REFRESH_LOCK_WAIT};
+use crate::auth::AuthError;
+use crate::auth::discovery;
+use crate::auth::tokens;
+use crate::store::keys;
+use crate::store::lock::ServerLock;
+use crate::store::state::Health;
+use crate::sync::lock;
+
+impl OAuthSource {
+    /// Signs out: revokes the tokens where the server offers revocation
+    /// (RFC 7009) and removes them from the keychain. Returns whether the
+    /// server confirmed a revocation.
+    pub async fn logout(&self) -> Result<bool, AuthError> {
+        let _lock = ServerLock::acquire(&self.state.locks(), &self.key, REFRESH_LOCK_WAIT).await?;
+        let stored = self.read_stored(true).await?;
+        let facts = self.state.server(&self.key)?;
+        let mut revoked = false;
+        if let Some(t) = &stored {
+            let server = match self.cached_server(&facts) {
+                Some(s) => Some(s),
+                None => discovery::authorization_server(&self.http, &t.issuer).await.ok(),
+            };
+            if let Some(server) = server {
+                let creds = self.refresh_credentials(&server, t).await?;
+                // Revoking the refresh token ends the whole grant (RFC 7009 §2.1).
+                let (token, kind) = match &t.refresh_token {
+                    Some(r) => (r.as_str(), tokens::TokenKind::Refresh),
+                    None => (t.access_token.as_str(), tokens::TokenKind::Access),
+                };
+                match tokens::revoke(&self.http, &server, &creds, token, kind).await {
+                    Ok(r) => revoked = r,
+                    Err(e) => {
+                        warn!(server = %self.label, error = %e, "revocation failed; the tokens are removed anyway")
+                    }
+                }
+            }
+        }
+        self.secrets.delete(&keys::tokens(&self.key)).await?;
+        let mut s = facts;
+        s.expires_at = None;
+        s.has_refresh_token = false;
+        s.granted_scopes = None;
+        s.signed_in_at = None;
+        s.token_serial += 1;
+        self.state.save_server(&self.key, &s)?;
+        *lock(&self.current) = None;
+        if let Some(t) = lock(&self.timer).take() {
+            t.abort();
+        }
+        self.write_status(Health::NeedsSignIn, None);
+        Ok(revoked)
+    }
+}

@@ -1,0 +1,200 @@
+//! Keeping a signed-in server's access token fresh.
+//!
+//! Owns the refresh side of [`OAuthSource`]: when to refresh (five minutes
+//! before expiry, or half-way through a shorter life, on a timer and not only
+//! on the next request), when a token is too stale to send, and the refresh
+//! itself as a locked read-refresh-write transaction: take the server's
+//! cross-process lock, re-read the keychain, adopt a token another process
+//! already obtained, and only otherwise spend the refresh token (OAuth 2.1
+//! §4.3.1: a rotated refresh token used twice revokes the whole family). The
+//! rotated refresh token reaches the keychain before the new access token is
+//! used. `invalid_grant` drops the refresh token (RFC 6749 §5.2).
+
+use std::time::Duration;
+
+use tracing::{debug, info, warn};
+
+use super::{OAuthSource, REFRESH_LOCK_WAIT, REFRESH_MARGIN, SEND_MARGIN};
+use crate::auth::AuthError;
+use crate::auth::challenge::split_scopes;
+use crate::auth::discovery::{self, AuthServer};
+use crate::auth::registration::{self, AuthMethod, ClientCredentials};
+use crate::auth::tokens::{self, Refreshed, TokenSet};
+use crate::store::keys;
+use crate::store::lock::ServerLock;
+use crate::store::oauth::RegistrationKind;
+use crate::store::state::{Health, ServerFacts, now};
+use crate::sync::lock;
+
+impl OAuthSource {
+    /// When to refresh `t`: five minutes before expiry, or half-way through
+    /// a shorter life.
+    pub(super) fn refresh_at(t: &TokenSet) -> Option<i64> {
+        let expires = t.expires_at?;
+        t.refresh_token.as_ref()?;
+        let life = (expires - t.obtained_at).max(1);
+        Some(expires - REFRESH_MARGIN.min(life / 2))
+    }
+
+    /// Whether `t` is too close to expiry to send: under 30 s left, or
+    /// under a quarter of the lifetime of a short-lived token.
+    pub(super) fn stale(t: &TokenSet) -> bool {
+        let Some(expires) = t.expires_at else { return false };
+        let life = (expires - t.obtained_at).max(1);
+        t.expires_within(SEND_MARGIN.min(life / 4))
+    }
+
+    pub(super) fn schedule_refresh(&self, t: &TokenSet) {
+        let Some(at) = Self::refresh_at(t) else {
+            if let Some(old) = lock(&self.timer).take() {
+                old.abort();
+            }
+            return;
+        };
+        let Some(this) = self.weak.upgrade() else { return };
+        let seen = t.clone();
+        let task = tokio::spawn(async move {
+            let wait = (at - now()).max(0) as u64;
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            for attempt in 0..10u32 {
+                match this.refresh_transaction(Some(&seen)).await {
+                    Ok(_) => return, // adopt() scheduled the next one
+                    Err(AuthError::SignInRequired(why)) => {
+                        info!(server = %this.label, "{why}");
+                        return;
+                    }
+                    Err(e) => {
+                        warn!(server = %this.label, error = %e, attempt, "background refresh failed; retrying");
+                        this.write_status(Health::Error, Some(e.to_string()));
+                        tokio::time::sleep(Duration::from_secs(15u64 << attempt.min(4))).await;
+                    }
+                }
+            }
+        });
+        if let Some(old) = lock(&self.timer).replace(task.abort_handle()) {
+            old.abort();
+        }
+    }
+
+    /// Refresh as a locked transaction. `seen` is the token the caller has
+    /// (and found wanting); a different, fresher token in the keychain is
+    /// adopted instead of refreshing.
+    pub async fn refresh_transaction(&self, seen: Option<&TokenSet>) -> Result<TokenSet, AuthError> {
+        let _one = self.refreshing.lock().await;
+        let fresh_enough = |t: &TokenSet| !Self::stale(t) && Self::refresh_at(t).is_none_or(|at| at > now());
+        if let Some(cur) = self.current()
+            && seen.is_none_or(|s| s.access_token != cur.access_token)
+            && fresh_enough(&cur)
+        {
+            return Ok(cur); // refreshed by another task of this process
+        }
+        let _lock = ServerLock::acquire(&self.state.locks(), &self.key, REFRESH_LOCK_WAIT).await?;
+        let stored = self.read_stored(true).await?;
+        if let Some(s) = &stored
+            && seen.is_none_or(|seen| seen.access_token != s.access_token)
+            && fresh_enough(s)
+        {
+            debug!(server = %self.label, "adopting a token another process obtained");
+            self.adopt(s.clone());
+            self.write_status(Health::SignedIn, None);
+            return Ok(s.clone());
+        }
+        let Some(mut stored) = stored else {
+            return Err(AuthError::SignInRequired(format!("{} needs sign-in", self.label)));
+        };
+        let Some(refresh_token) = stored.refresh_token.clone() else {
+            return Err(AuthError::SignInRequired(format!(
+                "the sign-in to {} has expired and cannot be renewed",
+                self.label
+            )));
+        };
+        let facts = self.state.server(&self.key)?;
+        let server = match self.cached_server(&facts) {
+            Some(s) => s,
+            None => discovery::authorization_server(&self.http, &stored.issuer).await?,
+        };
+        let creds = self.refresh_credentials(&server, &stored).await?;
+        let scopes = stored
+            .scope
+            .as_deref()
+            .map(split_scopes)
+            .unwrap_or_else(|| facts.requested_scopes.clone());
+        match tokens::refresh(&self.http, &server, &creds, &refresh_token, &stored.resource, &scopes).await? {
+            Refreshed::Tokens(resp) => {
+                let new = TokenSet::from_response(
+                    &resp,
+                    Some(&refresh_token),
+                    &stored.issuer,
+                    &stored.client_id,
+                    &stored.resource,
+                );
+                self.save(new.clone(), |_| {}).await?;
+                info!(server = %self.label, expires_in = new.remaining(), "access token refreshed");
+                self.write_status(Health::SignedIn, None);
+                Ok(new)
+            }
+            Refreshed::Rejected(why) => {
+                warn!(server = %self.label, "the authorization server refused the refresh token ({why}); signing in again is needed");
+                stored.refresh_token = None;
+                self.save(stored, |s| s.has_refresh_token = false).await?;
+                self.write_status(Health::NeedsSignIn, Some(format!("the sign-in expired ({why})")));
+                Err(AuthError::SignInRequired(format!(
+                    "{} refused to renew the sign-in ({why}); sign in again",
+                    self.label
+                )))
+            }
+        }
+    }
+
+    pub(super) fn cached_server(&self, facts: &ServerFacts) -> Option<AuthServer> {
+        facts
+            .auth_server
+            .clone()
+            .filter(|s| Some(&s.issuer) == facts.issuer.as_ref())
+    }
+
+    /// The client a stored token was issued to, with its secret.
+    pub(super) async fn refresh_credentials(
+        &self,
+        server: &AuthServer,
+        t: &TokenSet,
+    ) -> Result<ClientCredentials, AuthError> {
+        if let Some(pre) = &self.settings.prefs.pre_registered
+            && pre.client_id == t.client_id
+        {
+            let method = if pre.secret.is_some() {
+                registration::secret_method(server)
+            } else {
+                AuthMethod::None
+            };
+            return Ok(ClientCredentials {
+                client_id: pre.client_id.clone(),
+                secret: pre.secret.clone(),
+                method,
+                kind: RegistrationKind::PreRegistered,
+            });
+        }
+        if let Some(record) = self.state.client(&server.issuer)?
+            && record.client_id == t.client_id
+        {
+            let secret = if record.has_secret {
+                self.secrets.get(&keys::issuer_client_secret(&server.issuer)).await?
+            } else {
+                None
+            };
+            return Ok(ClientCredentials {
+                client_id: record.client_id,
+                secret,
+                method: record.token_endpoint_auth_method,
+                kind: record.kind,
+            });
+        }
+        // A metadata document client, or one whose record is gone: a public client.
+        Ok(ClientCredentials {
+            client_id: t.client_id.clone(),
+            secret: None,
+            method: AuthMethod::None,
+            kind: RegistrationKind::MetadataDocument,
+        })
+    }
+}

@@ -1,0 +1,380 @@
+//! `tether install`, `uninstall` and `import`: MCP clients' config files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use tether::clients::{self, Candidate, McpClient, Platform};
+use tether::contract::{
+    ClientChange, ClientFailure, ImportCandidate, ImportReport, InstallReport, NamedFailure, UninstallReport,
+};
+use tether::manage;
+use tether::servers::Servers;
+
+use super::messages::{error, print, print_json, say, warn};
+use super::{parse_client, paths, runtime};
+
+/// Where MCP clients' configs are looked for, and the program they run.
+#[derive(Args)]
+pub(super) struct ClientsArgs {
+    /// The home directory whose client configs are edited (default: $HOME).
+    #[arg(long, value_name = "DIR", hide = true)]
+    home: Option<PathBuf>,
+    /// The tether program the entries run (default: this one).
+    #[arg(long, value_name = "PATH", hide = true)]
+    command: Option<PathBuf>,
+    /// Quit and restart Claude Desktop afterwards, so it loads the change.
+    #[arg(long)]
+    restart: bool,
+}
+
+#[derive(Args)]
+pub(super) struct InstallArgs {
+    /// The server's name (as given to `tether add`).
+    name: String,
+    /// The client to configure: claude-desktop (default), claude-code,
+    /// cursor, vscode, windsurf, zed, cline. Repeatable.
+    #[arg(long = "client", value_name = "ID", value_parser = parse_client)]
+    pub(super) clients: Vec<McpClient>,
+    /// Every client installed on this computer.
+    #[arg(long, conflicts_with = "clients")]
+    all: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub(super) json: bool,
+    #[command(flatten)]
+    target: ClientsArgs,
+}
+
+#[derive(Args)]
+pub(super) struct UninstallArgs {
+    /// The server's name.
+    name: String,
+    /// The client to change (default: every client that has the entry). Repeatable.
+    #[arg(long = "client", value_name = "ID", value_parser = parse_client)]
+    clients: Vec<McpClient>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub(super) json: bool,
+    #[command(flatten)]
+    target: ClientsArgs,
+}
+
+#[derive(Args)]
+pub(super) struct ImportArgs {
+    /// Only list what would be imported.
+    #[arg(long)]
+    dry_run: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub(super) json: bool,
+    /// Import only this entry (`<client>:<name>`, e.g. claude-desktop:linear).
+    /// Repeatable; without it, every entry found is imported.
+    #[arg(long, value_name = "CLIENT:NAME")]
+    pick: Vec<String>,
+    #[command(flatten)]
+    target: ClientsArgs,
+}
+
+impl ClientsArgs {
+    /// The platform whose client configs are edited: `--home`, else `$HOME`.
+    fn platform(&self) -> Result<Platform> {
+        let home = match &self.home {
+            Some(h) => h.clone(),
+            None => directories::BaseDirs::new()
+                .map(|b| b.home_dir().to_path_buf())
+                .context("cannot find the home directory; set HOME")?,
+        };
+        Ok(Platform::current(&home))
+    }
+
+    /// The program the entries run: `--command`, else this executable.
+    fn program(&self) -> Result<PathBuf> {
+        let path = match &self.command {
+            Some(p) => p.clone(),
+            None => std::env::current_exe().context("cannot find the path of this tether program")?,
+        };
+        std::fs::canonicalize(&path).with_context(|| format!("{} does not exist", path.display()))
+    }
+
+    /// Restarts Claude Desktop when asked and when its config changed.
+    fn after(&self, claude_changed: bool) -> Result<()> {
+        if claude_changed {
+            if self.restart {
+                clients::restart_claude_desktop()?;
+                say("Restarted Claude Desktop.");
+            } else {
+                say(
+                    "Quit Claude Desktop (from its tray icon too) and start it again to load the change, or pass --restart.",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn install(args: InstallArgs) -> Result<ExitCode> {
+    tether::servers::check_name(&args.name)?;
+    let platform = args.target.platform()?;
+    let program = args.target.program()?;
+    let targets: Vec<McpClient> = if args.all {
+        let found: Vec<McpClient> = McpClient::ALL
+            .iter()
+            .copied()
+            .filter(|c| clients::is_installed(*c, &platform))
+            .collect();
+        if found.is_empty() {
+            bail!("no MCP client was found on this computer; name one with --client");
+        }
+        found
+    } else if args.clients.is_empty() {
+        vec![McpClient::ClaudeDesktop]
+    } else {
+        args.clients.clone()
+    };
+    if let Ok(paths) = paths()
+        && let Ok(file) = Servers::new(&paths.config).load()
+        && !file.servers.contains_key(&args.name)
+    {
+        warn(format!(
+            "no server is named {0:?} yet; add it with `tether add {0} <url>`",
+            args.name
+        ));
+    }
+    let mut report = InstallReport::default();
+    for id in &targets {
+        match clients::install(*id, &platform, &args.name, &program) {
+            Ok(path) => {
+                say(format!("Added {} to {} ({}).", args.name, id.name(), path.display()));
+                report.installed.push(change(*id, &path));
+            }
+            Err(e) => {
+                error(format!("{}: {e}", id.name()));
+                report.errors.push(failure(*id, &e));
+            }
+        }
+    }
+    let claude = changed_claude(&report.installed);
+    finish(args.json, &report, report.errors.is_empty(), claude, &args.target)
+}
+
+pub(super) fn uninstall(args: UninstallArgs) -> Result<ExitCode> {
+    let platform = args.target.platform()?;
+    let targets: Vec<McpClient> = if args.clients.is_empty() {
+        McpClient::ALL
+            .iter()
+            .copied()
+            .filter(|c| clients::tether_entries(*c, &platform).contains(&args.name))
+            .collect()
+    } else {
+        args.clients.clone()
+    };
+    let mut report = UninstallReport::default();
+    for id in &targets {
+        match clients::uninstall(*id, &platform, &args.name) {
+            Ok(true) => {
+                let path = clients::config_path(*id, &platform).unwrap_or_default();
+                say(format!(
+                    "Removed {} from {} ({}).",
+                    args.name,
+                    id.name(),
+                    path.display()
+                ));
+                report.removed.push(change(*id, &path));
+            }
+            Ok(false) => say(format!("{} has no entry {:?}.", id.name(), args.name)),
+            Err(e) => {
+                error(format!("{}: {e}", id.name()));
+                report.errors.push(failure(*id, &e));
+            }
+        }
+    }
+    if targets.is_empty() {
+        say(format!("No MCP client has an entry {:?}.", args.name));
+    }
+    let claude = changed_claude(&report.removed);
+    finish(args.json, &report, report.errors.is_empty(), claude, &args.target)
+}
+
+fn change(id: McpClient, path: &std::path::Path) -> ClientChange {
+    ClientChange {
+        client: id.id().to_owned(),
+        path: path.display().to_string(),
+    }
+}
+
+fn failure(id: McpClient, e: &clients::ClientsError) -> ClientFailure {
+    ClientFailure {
+        client: id.id().to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn changed_claude(done: &[ClientChange]) -> bool {
+    done.iter().any(|c| c.client == McpClient::ClaudeDesktop.id())
+}
+
+/// The end of `install` and `uninstall`: the JSON report, Claude Desktop's
+/// restart when it was changed and asked for, the exit status.
+fn finish(
+    json: bool,
+    report: &impl serde::Serialize,
+    ok: bool,
+    claude_changed: bool,
+    target: &ClientsArgs,
+) -> Result<ExitCode> {
+    if json {
+        print_json(report)?;
+    }
+    target.after(claude_changed)?;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Whether `pick` (`<client>:<name>`) names this candidate (by its entry's
+/// name or the server name it gets).
+fn picked(pick: &str, c: &Candidate) -> bool {
+    pick.split_once(':')
+        .is_some_and(|(client, name)| client == c.client.id() && (name == c.name || name == c.server))
+}
+
+pub(super) fn import(args: ImportArgs) -> Result<ExitCode> {
+    let platform = args.target.platform()?;
+    let found = clients::scan(&platform);
+    for problem in &found.problems {
+        warn(format!("skipped: {problem}"));
+    }
+    for pick in &args.pick {
+        if pick
+            .split_once(':')
+            .is_none_or(|(c, n)| McpClient::from_id(c).is_none() || n.is_empty())
+        {
+            bail!("--pick {pick:?} is not of the form <client>:<name>, e.g. claude-desktop:linear");
+        }
+    }
+    let chosen: Vec<&Candidate> = found
+        .candidates
+        .iter()
+        .filter(|c| args.pick.is_empty() || args.pick.iter().any(|p| picked(p, c)))
+        .collect();
+    if args.dry_run {
+        list_candidates(&chosen, args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let paths = paths()?;
+    let program = args.target.program()?;
+    let runtime = runtime()?;
+    let mut report = ImportReport::default();
+    let mut claude = false;
+    for c in &chosen {
+        match runtime.block_on(manage::import(c, &paths, &program)) {
+            Ok(path) => {
+                say(format!(
+                    "Imported {} from {} ({}): it now runs `tether run {}`.",
+                    c.name,
+                    c.client.name(),
+                    path.display(),
+                    c.server
+                ));
+                for flag in &c.options.ignored {
+                    warn(format!(
+                        "{}: mcp-remote's {flag} has no Tether equivalent and was dropped",
+                        c.name
+                    ));
+                }
+                claude |= c.client == McpClient::ClaudeDesktop;
+                if !report.imported.contains(&c.server) {
+                    report.imported.push(c.server.clone());
+                }
+            }
+            Err(e) => {
+                error(format!("{} ({}): {e:#}", c.name, c.client.name()));
+                report.errors.push(NamedFailure {
+                    name: c.name.clone(),
+                    message: tether::text::error_chain(&e),
+                });
+            }
+        }
+    }
+    for pick in &args.pick {
+        if !found.candidates.iter().any(|c| picked(pick, c)) {
+            let name = pick.split_once(':').map_or(pick.as_str(), |(_, n)| n);
+            let message = format!("no `npx mcp-remote` entry {pick} was found");
+            error(&message);
+            report.errors.push(NamedFailure {
+                name: name.to_owned(),
+                message,
+            });
+        }
+    }
+    if args.json {
+        print_json(&report)?;
+    } else if chosen.is_empty() && args.pick.is_empty() {
+        say("No `npx mcp-remote` entries found.");
+    }
+    args.target.after(claude)?;
+    // With --json the errors are in the answer, for the app to show.
+    Ok(if report.errors.is_empty() || args.json {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `import --dry-run`: what would be imported.
+fn list_candidates(chosen: &[&Candidate], json: bool) -> Result<()> {
+    if json {
+        let rows: Vec<ImportCandidate> = chosen.iter().map(|c| ImportCandidate::from(*c)).collect();
+        return print_json(&rows);
+    }
+    if chosen.is_empty() {
+        print("No `npx mcp-remote` entries found.");
+    }
+    for c in chosen {
+        let secret = match (&c.token_header, c.has_secret()) {
+            (Some(h), _) => format!(", its {h} token moves to the keychain"),
+            (None, true) => ", its client secret moves to the keychain".into(),
+            _ => String::new(),
+        };
+        print(format!(
+            "{}: {} → tether server {} ({}{secret})",
+            c.client.name(),
+            c.name,
+            c.server,
+            c.url
+        ));
+        if let Some(p) = &c.problem {
+            print(format!("  cannot be imported: {p}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_picks_read_client_and_name() {
+        let c = Candidate {
+            client: McpClient::ClaudeDesktop,
+            file: "/x.json".into(),
+            name: "My Docs".into(),
+            server: "My-Docs".into(),
+            url: "https://d.example/mcp".into(),
+            headers: Vec::new(),
+            token_header: None,
+            token: None,
+            extra_headers: Vec::new(),
+            secret_env: Vec::new(),
+            options: Default::default(),
+            problem: None,
+        };
+        assert!(picked("claude-desktop:My Docs", &c));
+        assert!(picked("claude-desktop:My-Docs", &c));
+        assert!(!picked("cursor:My Docs", &c));
+        assert!(!picked("claude-desktop", &c));
+        let platform = Platform::new(clients::Os::Linux, "/nonexistent".into(), []);
+        assert!(clients::find_mcp_remote(&platform).is_empty());
+    }
+}
