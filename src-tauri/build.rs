@@ -17,6 +17,7 @@ fn main() {
         "import_servers",
         "get_settings",
         "set_settings",
+        "check_metadata_url",
         "read_logs",
         "diagnose",
         "restart_claude_desktop",

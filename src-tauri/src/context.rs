@@ -60,6 +60,7 @@ impl AppContext {
                 config: base.join("config"),
                 state: base.join("state"),
                 logs: base.join("logs"),
+                namespace: None,
             }
         });
         Self {
@@ -75,9 +76,7 @@ impl AppContext {
 
     /// Stops the watcher.
     pub fn shutdown(&self) {
-        if let Ok(mut w) = self.watcher.lock() {
-            w.take();
-        }
+        tether::sync::lock(&self.watcher).take();
     }
 }
 

@@ -6,14 +6,16 @@
 //! everything that touches the keychain goes through the `tether` sidecar
 //! (the same executable Claude Desktop launches), so on macOS one program owns
 //! every keychain item and no "allow access?" prompt ever appears. This crate
-//! holds the tray ([`tray`]), the window and its commands ([`commands`]), the
-//! file watcher that keeps both live ([`watch`]) and the sidecar runner
-//! ([`sidecar`]).
+//! holds the tray ([`tray`]), the window ([`window`]) and its commands
+//! ([`commands`], one line each), the file watcher that keeps both live
+//! ([`watch`]), and what they all call: the [`service`] layer and the
+//! sidecar runner ([`sidecar`]).
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
 mod context;
+mod service;
 mod sidecar;
 mod tray;
 mod watch;
@@ -62,6 +64,7 @@ fn main() {
             commands::import_servers,
             commands::get_settings,
             commands::set_settings,
+            commands::check_metadata_url,
             commands::read_logs,
             commands::diagnose,
             commands::restart_claude_desktop,
@@ -95,7 +98,7 @@ fn logging(ctx: &context::AppContext) {
         .filter();
     let warning = tether::logging::init(&tether::logging::LogOptions {
         stderr: Some(level),
-        file: Some((ctx.paths.logs.join("app.log"), level)),
+        file: Some((ctx.paths.logs.join(tether::logging::APP_LOG), level)),
     });
     if let Some(w) = warning {
         tracing::warn!("{w}");

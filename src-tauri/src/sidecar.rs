@@ -1,40 +1,28 @@
 //! Running the `tether` sidecar for everything that touches the keychain.
 //!
-//! The app never opens the keychain itself: signing in, signing out, storing
-//! a token, removing a server and importing mcp-remote entries (which moves
-//! their tokens) are done by `tether`, the program Claude Desktop launches,
-//! so that one executable owns every keychain item (on macOS another program
-//! would raise an "allow access?" prompt). Errors come back as the sidecar's
-//! own sentence from stderr.
+//! The app never opens the keychain itself: signing in, signing out,
+//! storing a token, removing a server and importing mcp-remote entries
+//! (which moves their tokens) are done by `tether`, the program Claude
+//! Desktop launches, so that one executable owns every keychain item (on
+//! macOS another program would raise an "allow access?" prompt). What to
+//! run is a `SidecarCommand` (its arguments, its stdin, its time limit), and
+//! the answer is read back as the type the command prints with `--json`;
+//! a failure is its JSON `Failure`, never text scraped from stderr.
 
 use std::process::Stdio;
-use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+use tether::contract::{Failure, SidecarCommand};
 use tokio::io::AsyncWriteExt;
 
 use crate::context::AppContext;
+use crate::service::{Result, ServiceError};
 
-/// What a sidecar run printed.
-pub struct Output {
-    pub stdout: String,
-}
-
-/// Runs `tether <args>`, writing `input` to its stdin, within `timeout`.
-pub async fn run(ctx: &AppContext, args: &[&str], input: Option<&str>, timeout: Duration) -> Result<Output, String> {
-    run_accepting(ctx, args, input, timeout, &[0]).await
-}
-
-/// Like [`run`], with the exit codes that still mean an answer (`tether
-/// doctor` exits 1 for warnings and 2 for errors, with its report on stdout).
-pub async fn run_accepting(
-    ctx: &AppContext,
-    args: &[&str],
-    input: Option<&str>,
-    timeout: Duration,
-    ok_codes: &[i32],
-) -> Result<Output, String> {
+/// Runs `command` and reads its answer as `T`.
+pub async fn run<T: DeserializeOwned>(ctx: &AppContext, command: &SidecarCommand) -> Result<T> {
+    let name = command.name();
     let mut cmd = tokio::process::Command::new(&ctx.sidecar);
-    cmd.args(args)
+    cmd.args(command.argv())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -44,47 +32,48 @@ pub async fn run_accepting(
     }
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", ctx.sidecar.display()))?;
+        .map_err(|e| ServiceError::Sidecar(format!("cannot run {}: {e}", ctx.sidecar.display())))?;
     if let Some(mut stdin) = child.stdin.take() {
-        if let Some(text) = input {
+        if let Some(secret) = command.stdin() {
             // A token typed in the window goes through a pipe, never an argument.
-            stdin.write_all(text.as_bytes()).await.map_err(|e| e.to_string())?;
-            stdin.write_all(b"\n").await.map_err(|e| e.to_string())?;
+            let write = async {
+                stdin.write_all(secret.expose().as_bytes()).await?;
+                stdin.write_all(b"\n").await
+            };
+            write
+                .await
+                .map_err(|e| ServiceError::Sidecar(format!("cannot talk to `tether {name}`: {e}")))?;
         }
         drop(stdin);
     }
-    let out = tokio::time::timeout(timeout, child.wait_with_output())
+    let limit = command.timeout();
+    let out = tokio::time::timeout(limit, child.wait_with_output())
         .await
-        .map_err(|_| {
-            format!(
-                "`tether {}` did not finish within {} s",
-                args.first().unwrap_or(&""),
-                timeout.as_secs()
-            )
-        })?
-        .map_err(|e| e.to_string())?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if out.status.code().is_some_and(|c| ok_codes.contains(&c)) {
-        Ok(Output { stdout })
-    } else {
-        Err(error_sentence(&String::from_utf8_lossy(&out.stderr)))
+        .map_err(|_| ServiceError::Sidecar(format!("`tether {name}` did not finish within {} s", limit.as_secs())))?
+        .map_err(|e| ServiceError::Sidecar(format!("`tether {name}` failed: {e}")))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status.code().is_some_and(|c| command.answers_with(c)) {
+        return serde_json::from_str(&stdout)
+            .map_err(|e| ServiceError::Sidecar(format!("unreadable answer from `tether {name}`: {e}")));
     }
+    Err(ServiceError::Sidecar(failure(
+        &stdout,
+        &String::from_utf8_lossy(&out.stderr),
+    )))
 }
 
-/// The sidecar's error line, without its prefix.
-fn error_sentence(stderr: &str) -> String {
+/// The sentence of a failed run: its JSON `Failure` on stdout, or (when it
+/// could not even say that, e.g. a crash or a usage error) the last line it
+/// wrote to stderr.
+fn failure(stdout: &str, stderr: &str) -> String {
+    if let Ok(f) = serde_json::from_str::<Failure>(stdout.trim()) {
+        return f.error.message;
+    }
     stderr
         .lines()
         .rev()
-        .find_map(|l| l.strip_prefix("tether: error: "))
-        .map(str::to_owned)
-        .or_else(|| {
-            stderr
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .map(|l| l.trim().to_owned())
-        })
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_owned())
         .unwrap_or_else(|| "tether failed without a message".into())
 }
 
@@ -93,12 +82,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_error_sentence_is_the_last_error_line() {
-        assert_eq!(
-            error_sentence(" INFO x\ntether: error: no server is named \"x\"\n"),
-            "no server is named \"x\""
-        );
-        assert_eq!(error_sentence("something broke\n\n"), "something broke");
-        assert_eq!(error_sentence(""), "tether failed without a message");
+    fn a_failure_is_read_from_its_json_and_else_from_the_last_line() {
+        let json = r#"{"error":{"message":"no server is named \"x\""}}"#;
+        assert_eq!(failure(json, "tether: error: ignored\n"), "no server is named \"x\"");
+        assert_eq!(failure("", "something broke\n\n"), "something broke");
+        assert_eq!(failure("", ""), "tether failed without a message");
     }
 }

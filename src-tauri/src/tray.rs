@@ -9,8 +9,6 @@
 //! deliver clicks on the icon itself) and rebuilt whenever a watched file
 //! changes.
 
-use std::time::Duration;
-
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
@@ -22,13 +20,13 @@ use tether::overview::{self, Overall, ServerState, ServerView};
 use tether::servers::AuthKind;
 
 use crate::context::AppContext;
-use crate::{commands, sidecar, window};
+use crate::{service, window};
 
 const TRAY: &str = "tether";
 
 /// Makes the tray icon.
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
-    let views = commands::overview(&app.state::<AppContext>());
+    let views = service::overview(&app.state::<AppContext>());
     let menu = build_menu(app, &views)?;
     TrayIconBuilder::with_id(TRAY)
         .icon(icon(overview::overall(&views)))
@@ -215,9 +213,9 @@ fn on_menu(app: &AppHandle, id: &str) {
             let name = name.to_owned();
             tauri::async_runtime::spawn(async move {
                 let ctx = app.state::<AppContext>();
-                match sidecar::run(&ctx, &["login", &name], None, Duration::from_secs(360)).await {
-                    Ok(_) => notify(&app, &format!("Signed in to {name}"), "Its tools are ready in Claude."),
-                    Err(e) => notify(&app, &format!("Sign-in to {name} failed"), &e),
+                match service::sign_in(&ctx, &name).await {
+                    Ok(()) => notify(&app, &format!("Signed in to {name}"), "Its tools are ready in Claude."),
+                    Err(e) => notify(&app, &format!("Sign-in to {name} failed"), &e.to_string()),
                 }
             });
         }
@@ -225,17 +223,17 @@ fn on_menu(app: &AppHandle, id: &str) {
             let name = name.to_owned();
             tauri::async_runtime::spawn(async move {
                 let ctx = app.state::<AppContext>();
-                if let Err(e) = sidecar::run(&ctx, &["logout", &name], None, Duration::from_secs(60)).await {
-                    notify(&app, &format!("Signing out of {name} failed"), &e);
+                if let Err(e) = service::sign_out(&ctx, &name).await {
+                    notify(&app, &format!("Signing out of {name} failed"), &e.to_string());
                 }
             });
         }
         Some(("diagnose", name)) => window::open_at(&app, Some(&format!("diagnose={name}"))),
-        Some(("copy", name)) => match commands::entry_json(&app.state::<AppContext>(), name) {
+        Some(("copy", name)) => match service::entry_json(&app.state::<AppContext>(), name) {
             Ok(entry) => {
                 let _ = app.clipboard().write_text(entry);
             }
-            Err(e) => notify(&app, "Cannot copy the entry", &e),
+            Err(e) => notify(&app, "Cannot copy the entry", &e.to_string()),
         },
         _ => match id {
             "add" => window::open_at(&app, Some("add")),
@@ -243,8 +241,9 @@ fn on_menu(app: &AppHandle, id: &str) {
             "setup-claude" => {
                 tauri::async_runtime::spawn(async move {
                     let ctx = app.state::<AppContext>();
-                    match commands::set_up(&ctx, "claude-desktop") {
-                        Ok(r) if r.errors.is_empty() => notify(
+                    let r = service::set_up(&ctx, tether::clients::McpClient::ClaudeDesktop.id());
+                    match r.errors.first() {
+                        None => notify(
                             &app,
                             "Claude Desktop is set up",
                             &format!(
@@ -252,8 +251,7 @@ fn on_menu(app: &AppHandle, id: &str) {
                                 r.installed.len()
                             ),
                         ),
-                        Ok(r) => notify(&app, "Claude Desktop: some entries failed", &r.errors[0].message),
-                        Err(e) => notify(&app, "Cannot set up Claude Desktop", &e),
+                        Some(e) => notify(&app, "Claude Desktop: some entries failed", &e.message),
                     }
                 });
             }
@@ -264,7 +262,7 @@ fn on_menu(app: &AppHandle, id: &str) {
                 if let Err(e) = result {
                     notify(&app, "Cannot change start at login", &e.to_string());
                 }
-                let views = commands::overview(&app.state::<AppContext>());
+                let views = service::overview(&app.state::<AppContext>());
                 refresh(&app, &views);
             }
             "quit" => app.exit(0),

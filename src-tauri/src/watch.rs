@@ -11,9 +11,10 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tauri::{AppHandle, Emitter, Manager};
 use tether::overview::{ServerState, ServerView};
+use tether::sync::lock;
 
 use crate::context::AppContext;
-use crate::{commands, tray};
+use crate::{service, tray};
 
 /// Changes closer together than this are handled once.
 const SETTLE: Duration = Duration::from_millis(250);
@@ -33,10 +34,10 @@ pub fn start(app: &AppHandle) -> notify::Result<()> {
             tracing::warn!(dir = %dir.display(), error = %e, "cannot watch");
         }
     }
-    let views = commands::overview(&ctx);
-    *ctx.in_claude.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = commands::in_claude(&ctx, &views);
-    *ctx.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = views;
-    *ctx.watcher.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(watcher);
+    let views = service::overview(&ctx);
+    *lock(&ctx.in_claude) = service::in_claude(&ctx, &views);
+    *lock(&ctx.last) = views;
+    *lock(&ctx.watcher) = Some(watcher);
     let app = app.clone();
     std::thread::Builder::new()
         .name("watch".into())
@@ -73,7 +74,7 @@ fn watched_dirs(ctx: &AppContext) -> Vec<PathBuf> {
         ctx.paths.state.join("status"),
         ctx.paths.state.join("servers"),
     ];
-    if let Some(dir) = commands::claude_config_dir(ctx) {
+    if let Some(dir) = service::claude_config_dir(ctx) {
         dirs.push(dir);
     }
     dirs
@@ -81,17 +82,14 @@ fn watched_dirs(ctx: &AppContext) -> Vec<PathBuf> {
 
 fn changed(app: &AppHandle) {
     let ctx = app.state::<AppContext>();
-    let views = commands::overview(&ctx);
-    let previous = std::mem::replace(
-        &mut *ctx.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
-        views.clone(),
-    );
+    let views = service::overview(&ctx);
+    let previous = std::mem::replace(&mut *lock(&ctx.last), views.clone());
     for (title, body) in worth_telling(&previous, &views) {
         tray::notify(app, &title, &body);
     }
     tray::refresh(app, &views);
     let _ = app.emit("servers-changed", &views);
-    let missing = commands::missing_from_claude(&ctx, &views);
+    let missing = service::missing_from_claude(&ctx, &views);
     if !missing.is_empty() {
         tracing::warn!(?missing, "Claude Desktop's config lost Tether's entries");
         tray::notify(
