@@ -98,8 +98,23 @@ async def test_roots_are_requested_by_the_server_on_its_own_and_answered(everyth
 
 async def test_ping_and_logging_level_pass_through(everything, home):
     async with sdk_client(everything, home=home) as client:
-        await client.send_ping()
-        await client.set_logging_level("debug")
+        assert isinstance(await client.send_ping(), types.EmptyResult)
+        assert isinstance(await client.set_logging_level("debug"), types.EmptyResult)
+
+
+def test_ping_and_set_level_reach_the_server_and_their_answers_keep_the_ids(everything_http, home):
+    """The server answers them (not the bridge): a string id and a number id
+    come back exactly as sent, with the server's empty result."""
+    with RawBridge("run", everything_http, home=home) as b:
+        b.initialize()
+        b.send({"jsonrpc": "2.0", "id": "ping-7", "method": "ping"})
+        assert b.recv_response("ping-7") == {"jsonrpc": "2.0", "id": "ping-7", "result": {}}
+        b.send({"jsonrpc": "2.0", "id": 8, "method": "logging/setLevel", "params": {"level": "debug"}})
+        assert b.recv_response(8) == {"jsonrpc": "2.0", "id": 8, "result": {}}
+        b.send({"jsonrpc": "2.0", "id": 9, "method": "logging/setLevel", "params": {"level": "no-such-level"}})
+        answer = b.recv_response(9)
+        assert answer["id"] == 9 and "error" in answer, "an invalid level is the server's error, passed through"
+        b.assert_stdout_is_json_rpc_only()
 
 
 def test_a_result_arrives_byte_for_byte_as_the_server_sent_it(everything_http, home):

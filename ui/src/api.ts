@@ -3,109 +3,41 @@
 // the `Backend` interface so that everything else runs (and is tested)
 // without Tauri.
 
-export type AuthKind = 'oauth' | 'bearer' | 'none';
-export type StateName = 'ready' | 'signed-in' | 'needs-sign-in' | 'signing-in' | 'error';
+// The shapes exchanged with the app are generated from its Rust types
+// (bindings.ts, by ts-rs; a Rust test fails when they drift).
+import type {
+  AddRequest,
+  ClientRow,
+  DoctorReport,
+  ImportCandidate,
+  ImportReport,
+  InstallReport,
+  Pick,
+  Probe,
+  ServerRow,
+  SettingsView,
+} from './bindings';
 
-/** A server as `list_servers` returns it (core `ServerView` + clients). */
-export interface ServerRow {
-  name: string;
-  url: string;
-  auth: AuthKind;
-  state: StateName;
-  /** Unix seconds, with `signed-in`. */
-  expires_at?: number | null;
-  /** With `error`. */
-  message?: string;
-  issuer: string | null;
-  scopes: string | null;
-  signed_in_at: number | null;
-  last_error: string | null;
-  /** The header a token server sends its token in, when the backend says
-   * (Edit keeps it; "Authorization" when absent). */
-  token_header?: string | null;
-  /** Ids of the MCP clients whose config runs it. */
-  clients: string[];
-}
+export type {
+  AddRequest,
+  AuthKind,
+  ClientRow,
+  DoctorReport,
+  Finding,
+  ImportCandidate,
+  ImportReport,
+  InstallReport,
+  Level,
+  LogLevel,
+  Pick,
+  Probe,
+  ServerRow,
+  ServerState,
+  SettingsView,
+} from './bindings';
 
-/** What `probe_server` found (core `probe::Probe`). */
-export interface Probe {
-  kind: 'oauth' | 'token' | 'open';
-  server_name: string | null;
-  issuer: string | null;
-  legacy_sse: boolean;
-  summary: string;
-}
-
-export interface AddRequest {
-  name: string;
-  url: string;
-  auth: AuthKind;
-  token: string | null;
-  token_header: string | null;
-  clients: string[];
-  /** Editing a server with a token: no token given (`token` null), keep
-   * the one in the keychain. Always sent; false for a new server. */
-  keep_token: boolean;
-}
-
-export interface InstallResult {
-  installed: { client: string; path: string }[];
-  errors: { client: string; message: string }[];
-}
-
-export interface ClientRow {
-  id: string;
-  name: string;
-  installed: boolean;
-  path: string | null;
-  configured: string[];
-}
-
-export interface ImportRow {
-  client: string;
-  file: string;
-  name: string;
-  url: string;
-  token_header: string | null;
-  has_secret: boolean;
-}
-
-export interface Pick {
-  client: string;
-  name: string;
-}
-
-export interface ImportResult {
-  imported: string[];
-  errors: { name: string; message: string }[];
-}
-
-export interface Settings {
-  clients: string[];
-  client_metadata_url: string | null;
-  start_at_login: boolean;
-  log_level: 'info' | 'debug';
-}
-
-export type Level = 'ok' | 'skipped' | 'warning' | 'error';
-
-/** One check of `tether doctor --json`. */
-export interface Finding {
-  id: string;
-  level: Level;
-  title: string;
-  saw: string;
-  breaks: string[];
-  fix: string | null;
-  example: string | null;
-}
-
-/** `tether doctor --json`, which `diagnose` returns. */
-export interface DoctorReport {
-  url: string;
-  findings: Finding[];
-  summary?: { ok: number; skipped: number; warnings: number; errors: number };
-}
+/** The name of a server's state (`ServerState`'s tag). */
+export type StateName = ServerRow['state'];
 
 /** What the tray asks the window to show. */
 export type NavigateTo = 'add' | 'settings' | 'servers' | 'logs' | { diagnose: string };
@@ -115,18 +47,20 @@ export type Unlisten = () => void;
 export interface Backend {
   listServers(): Promise<ServerRow[]>;
   probeServer(url: string): Promise<Probe>;
-  addServer(request: AddRequest): Promise<InstallResult>;
+  addServer(request: AddRequest): Promise<InstallReport>;
   removeServer(name: string): Promise<void>;
   signIn(name: string): Promise<void>;
   signOut(name: string): Promise<void>;
   listClients(): Promise<ClientRow[]>;
-  installEntry(name: string, client: string): Promise<InstallResult>;
+  installEntry(name: string, client: string): Promise<InstallReport>;
   uninstallEntry(name: string, client: string): Promise<void>;
-  setUpClient(client: string): Promise<InstallResult>;
-  importCandidates(): Promise<ImportRow[]>;
-  importServers(picks: Pick[]): Promise<ImportResult>;
-  getSettings(): Promise<Settings>;
-  setSettings(settings: Settings): Promise<void>;
+  setUpClient(client: string): Promise<InstallReport>;
+  importCandidates(): Promise<ImportCandidate[]>;
+  importServers(picks: Pick[]): Promise<ImportReport>;
+  getSettings(): Promise<SettingsView>;
+  setSettings(settings: SettingsView): Promise<void>;
+  /** Why a Client ID Metadata Document URL cannot be used (the sign-in's own rule), or null. */
+  checkMetadataUrl(url: string): Promise<string | null>;
   readLogs(name: string | null): Promise<string>;
   restartClaudeDesktop(): Promise<void>;
   copyEntry(name: string): Promise<string>;
@@ -179,13 +113,11 @@ export async function tauriBackend(): Promise<Backend> {
     importServers: (picks) => call('import_servers', { picks }),
     getSettings: () => call('get_settings'),
     setSettings: (settings) => call('set_settings', { settings }),
+    checkMetadataUrl: (url) => call('check_metadata_url', { url }),
     readLogs: (name) => call('read_logs', { name }),
     restartClaudeDesktop: () => call('restart_claude_desktop'),
     copyEntry: (name) => call('copy_entry', { name }),
-    diagnose: async (target) => {
-      const r = await call<DoctorReport | string>('diagnose', { target });
-      return typeof r === 'string' ? (JSON.parse(r) as DoctorReport) : r;
-    },
+    diagnose: (target) => call('diagnose', { target }),
     writeClipboard: async (text) => {
       try {
         const { writeText } = await import('@tauri-apps/plugin-clipboard-manager');

@@ -23,7 +23,11 @@ export const BREAKS_NAMES: Record<string, string> = {
   tether: 'Tether',
 };
 
-export function counts(report: DoctorReport): { ok: number; skipped: number; warnings: number; errors: number } {
+/** A report whose summary may be missing: `tether doctor` always sends
+ * one, but the verdict holds for findings alone (it counts them). */
+export type Verdictable = Omit<DoctorReport, 'summary'> & Partial<Pick<DoctorReport, 'summary'>>;
+
+export function counts(report: Verdictable): DoctorReport['summary'] {
   if (report.summary) return report.summary;
   const c = { ok: 0, skipped: 0, warnings: 0, errors: 0 };
   for (const f of report.findings) {
@@ -36,7 +40,7 @@ export function counts(report: DoctorReport): { ok: number; skipped: number; war
 }
 
 /** The verdict in a few words, like `tether doctor`'s first line. */
-export function verdict(report: DoctorReport): string {
+export function verdict(report: Verdictable): string {
   const { errors, warnings, ok, skipped } = counts(report);
   let v: string;
   if (!errors && !warnings) v = 'All checks passed';
@@ -49,7 +53,7 @@ export function verdict(report: DoctorReport): string {
 }
 
 /** The worst level of the report. */
-export function worst(report: DoctorReport): Level {
+export function worst(report: Verdictable): Level {
   const c = counts(report);
   return c.errors ? 'error' : c.warnings ? 'warning' : 'ok';
 }

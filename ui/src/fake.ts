@@ -6,22 +6,23 @@ import type {
   Backend,
   ClientRow,
   DoctorReport,
-  ImportResult,
-  ImportRow,
-  InstallResult,
+  ImportCandidate,
+  ImportReport,
+  InstallReport,
   NavigateTo,
   Pick,
   Probe,
   ServerRow,
-  Settings,
+  ServerState,
+  SettingsView,
   Unlisten,
 } from './api';
 
 export interface FakeOptions {
   servers?: ServerRow[];
   clients?: ClientRow[];
-  candidates?: ImportRow[];
-  settings?: Settings;
+  candidates?: ImportCandidate[];
+  settings?: SettingsView;
   /** Probe answers by URL; others are "open", or fail when the host is "down". */
   probes?: Record<string, Probe>;
   /** Milliseconds each call takes (the preview uses a few hundred). */
@@ -47,6 +48,7 @@ export function sampleServers(now: number): ServerRow[] {
       name: 'linear',
       url: 'https://mcp.linear.app/mcp',
       auth: 'oauth',
+      token_header: null,
       state: 'signed-in',
       expires_at: now + 47 * 60 + 10,
       issuer: 'https://mcp.linear.app',
@@ -59,6 +61,7 @@ export function sampleServers(now: number): ServerRow[] {
       name: 'notion',
       url: 'https://mcp.notion.com/mcp',
       auth: 'oauth',
+      token_header: null,
       state: 'needs-sign-in',
       issuer: null,
       scopes: null,
@@ -70,6 +73,7 @@ export function sampleServers(now: number): ServerRow[] {
       name: 'internal',
       url: 'https://tools.example.com/mcp',
       auth: 'bearer',
+      token_header: null,
       state: 'error',
       message: 'tools.example.com answered HTTP 502 to initialize',
       issuer: null,
@@ -81,10 +85,38 @@ export function sampleServers(now: number): ServerRow[] {
   ];
 }
 
-export const SAMPLE_CANDIDATES: ImportRow[] = [
-  { client: 'claude-desktop', file: '~/.config/Claude/claude_desktop_config.json', name: 'github', url: 'https://api.githubcopilot.com/mcp/', token_header: 'Authorization', has_secret: true },
-  { client: 'cursor', file: '~/.cursor/mcp.json', name: 'sentry', url: 'https://mcp.sentry.dev/mcp', token_header: null, has_secret: false },
+export const SAMPLE_CANDIDATES: ImportCandidate[] = [
+  { client: 'claude-desktop', file: '~/.config/Claude/claude_desktop_config.json', name: 'github', server: 'github', url: 'https://api.githubcopilot.com/mcp/', token_header: 'Authorization', has_secret: true, ignored: [], problem: null },
+  { client: 'cursor', file: '~/.cursor/mcp.json', name: 'sentry', server: 'sentry', url: 'https://mcp.sentry.dev/mcp', token_header: null, has_secret: false, ignored: [], problem: null },
 ];
+
+/** What the double of `checkMetadataUrl` answers for a URL it refuses. */
+export const FAKE_METADATA_URL_PROBLEM =
+  'the client metadata URL must be https and have a path (e.g. https://example.com/tether/client.json)';
+
+/** A test double of the sign-in's rule for a Client ID Metadata Document
+ * URL, NOT the rule: the rule is `check_metadata_url` in
+ * src-tauri/crates/tether/src/auth/registration.rs, which the real
+ * `check_metadata_url` command and `set_settings` apply. This gives one
+ * fixed sentence for a URL that does not start with https:// or has no
+ * path, and null for empty (no URL), as the command does. */
+function metadataUrlDouble(url: string): string | null {
+  const u = url.trim();
+  if (!u) return null;
+  return /^https:\/\/[^/?#]+\/+[^/?#]/.test(u) ? null : FAKE_METADATA_URL_PROBLEM;
+}
+
+/** A row's fields that do not depend on its state. */
+function fieldsOf(row: ServerRow): Omit<ServerRow, 'state'> {
+  const { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, clients } = row;
+  return { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, clients };
+}
+
+/** The row in another state, without the fields of the one it leaves
+ * (`expires_at`, `message`). */
+export function withState(row: ServerRow, state: ServerState): ServerRow {
+  return { ...fieldsOf(row), ...state };
+}
 
 export const SAMPLE_REPORT = (url: string): DoctorReport => ({
   url,
@@ -124,8 +156,8 @@ type Handlers = {
 export class FakeBackend implements Backend {
   servers: ServerRow[];
   clients: ClientRow[];
-  candidates: ImportRow[];
-  settings: Settings;
+  candidates: ImportCandidate[];
+  settings: SettingsView;
   probes: Record<string, Probe>;
   tokens = new Map<string, string>();
   clipboard: string | null = null;
@@ -154,8 +186,13 @@ export class FakeBackend implements Backend {
     return s;
   }
 
-  private update(name: string, patch: Partial<ServerRow>): void {
-    this.servers = this.servers.map((s) => (s.name === name ? { ...s, ...patch } : s));
+  /** Changes a server's fields, and its state when `state` is given. */
+  private update(name: string, patch: Partial<Omit<ServerRow, 'state'>>, state?: ServerState): void {
+    this.servers = this.servers.map((s) => {
+      if (s.name !== name) return s;
+      const row: ServerRow = { ...s, ...patch };
+      return state ? withState(row, state) : row;
+    });
     this.emitServersChanged();
   }
 
@@ -186,7 +223,7 @@ export class FakeBackend implements Backend {
 
   /** Adds a server, or changes the one with that name (like `tether add`):
    * a token server keeps its stored token with `keep_token` and no token. */
-  async addServer(r: AddRequest): Promise<InstallResult> {
+  async addServer(r: AddRequest): Promise<InstallReport> {
     await this.wait();
     const existing = this.servers.find((s) => s.name === r.name);
     const token = r.auth === 'bearer' ? r.token?.trim() || null : null;
@@ -199,7 +236,7 @@ export class FakeBackend implements Backend {
     } else {
       this.tokens.delete(r.name);
     }
-    const result: InstallResult = { installed: [], errors: [] };
+    const result: InstallReport = { installed: [], errors: [] };
     for (const c of r.clients) {
       const client = this.clients.find((x) => x.id === c);
       if (!client) result.errors.push({ client: c, message: `unknown client "${c}"` });
@@ -210,12 +247,14 @@ export class FakeBackend implements Backend {
     // add_server only writes entries: the ones already there stay.
     const clients = [...(existing?.clients ?? []), ...installed.filter((c) => !existing?.clients.includes(c))];
     const sameSignIn = existing && existing.auth === r.auth && existing.url === r.url && !token;
+    const tokenHeader = r.auth === 'bearer' ? r.token_header : null;
     const row: ServerRow = sameSignIn
-      ? { ...existing, clients }
+      ? { ...existing, token_header: tokenHeader, clients }
       : {
           name: r.name,
           url: r.url,
           auth: r.auth,
+          token_header: tokenHeader,
           state: r.auth === 'oauth' ? 'needs-sign-in' : 'ready',
           issuer: null,
           scopes: null,
@@ -238,21 +277,25 @@ export class FakeBackend implements Backend {
 
   async signIn(name: string): Promise<void> {
     const s = this.find(name);
-    this.update(name, { state: 'signing-in' });
+    this.update(name, {}, { state: 'signing-in' });
     await this.wait();
     await this.wait();
     if (s.url.includes('fail')) {
-      this.update(name, { state: 'needs-sign-in' });
+      this.update(name, {}, { state: 'needs-sign-in' });
       throw 'the sign-in was cancelled in the browser';
     }
     const now = this.now();
-    this.update(name, { state: 'signed-in', expires_at: now + 3600, signed_in_at: now, issuer: s.issuer ?? new URL(s.url).origin, scopes: 'mcp', message: undefined });
+    this.update(
+      name,
+      { signed_in_at: now, issuer: s.issuer ?? new URL(s.url).origin, scopes: 'mcp' },
+      { state: 'signed-in', expires_at: now + 3600 },
+    );
   }
 
   async signOut(name: string): Promise<void> {
     await this.wait();
     const s = this.find(name);
-    this.update(name, { state: s.auth === 'oauth' ? 'needs-sign-in' : s.auth === 'bearer' ? 'needs-sign-in' : 'ready', expires_at: undefined, signed_in_at: null, scopes: null });
+    this.update(name, { signed_in_at: null, scopes: null }, { state: s.auth === 'none' ? 'ready' : 'needs-sign-in' });
   }
 
   async listClients(): Promise<ClientRow[]> {
@@ -260,7 +303,7 @@ export class FakeBackend implements Backend {
     return this.clients.map((c) => ({ ...c, configured: this.servers.filter((s) => s.clients.includes(c.id)).map((s) => s.name) }));
   }
 
-  async installEntry(name: string, client: string): Promise<InstallResult> {
+  async installEntry(name: string, client: string): Promise<InstallReport> {
     await this.wait();
     const s = this.find(name);
     if (!s.clients.includes(client)) this.update(name, { clients: [...s.clients, client] });
@@ -274,10 +317,10 @@ export class FakeBackend implements Backend {
     this.update(name, { clients: s.clients.filter((c) => c !== client) });
   }
 
-  async setUpClient(client: string): Promise<InstallResult> {
+  async setUpClient(client: string): Promise<InstallReport> {
     await this.wait();
     const c = this.clients.find((x) => x.id === client);
-    const result: InstallResult = { installed: [], errors: [] };
+    const result: InstallReport = { installed: [], errors: [] };
     for (const s of this.servers) {
       if (!s.clients.includes(client)) s.clients = [...s.clients, client];
       result.installed.push({ client, path: c?.path ?? '' });
@@ -286,28 +329,33 @@ export class FakeBackend implements Backend {
     return result;
   }
 
-  async importCandidates(): Promise<ImportRow[]> {
+  async importCandidates(): Promise<ImportCandidate[]> {
     await this.wait();
     return this.candidates.map((c) => ({ ...c }));
   }
 
-  async importServers(picks: Pick[]): Promise<ImportResult> {
+  async importServers(picks: Pick[]): Promise<ImportReport> {
     await this.wait();
-    const out: ImportResult = { imported: [], errors: [] };
+    const out: ImportReport = { imported: [], errors: [] };
     for (const p of picks) {
       const c = this.candidates.find((x) => x.client === p.client && x.name === p.name);
       if (!c) {
         out.errors.push({ name: p.name, message: 'no such mcp-remote entry' });
         continue;
       }
-      if (this.servers.some((s) => s.name === p.name)) {
-        out.errors.push({ name: p.name, message: `a server named "${p.name}" already exists` });
+      if (c.problem) {
+        out.errors.push({ name: p.name, message: c.problem });
+        continue;
+      }
+      if (this.servers.some((s) => s.name === c.server)) {
+        out.errors.push({ name: p.name, message: `a server named "${c.server}" already exists` });
         continue;
       }
       this.servers.push({
-        name: c.name,
+        name: c.server,
         url: c.url,
         auth: c.has_secret ? 'bearer' : 'oauth',
+        token_header: c.has_secret ? c.token_header : null,
         state: c.has_secret ? 'ready' : 'needs-sign-in',
         issuer: null,
         scopes: null,
@@ -315,23 +363,29 @@ export class FakeBackend implements Backend {
         last_error: null,
         clients: [c.client],
       });
-      out.imported.push(c.name);
+      out.imported.push(c.server);
     }
-    this.candidates = this.candidates.filter((c) => !out.imported.includes(c.name));
+    this.candidates = this.candidates.filter((c) => !out.imported.includes(c.server));
     this.emitServersChanged();
     return out;
   }
 
-  async getSettings(): Promise<Settings> {
+  async getSettings(): Promise<SettingsView> {
     await this.wait();
     return { ...this.settings, clients: [...this.settings.clients] };
   }
 
-  async setSettings(settings: Settings): Promise<void> {
+  /** Refuses what `checkMetadataUrl` refuses, as `set_settings` does. */
+  async setSettings(settings: SettingsView): Promise<void> {
     await this.wait();
-    const u = settings.client_metadata_url?.trim();
-    if (u && !u.startsWith('https://')) throw 'the Client ID Metadata Document URL must be https and have a path';
+    const problem = metadataUrlDouble(settings.client_metadata_url ?? '');
+    if (problem) throw problem;
     this.settings = { ...settings, clients: [...settings.clients] };
+  }
+
+  async checkMetadataUrl(url: string): Promise<string | null> {
+    await this.wait();
+    return metadataUrlDouble(url);
   }
 
   async readLogs(name: string | null): Promise<string> {

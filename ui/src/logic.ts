@@ -1,6 +1,6 @@
 // Pure functions: what the window says and checks, with no DOM and no Tauri.
 
-import type { AddRequest, AuthKind, ClientRow, Probe, ServerRow, Settings } from './api';
+import type { AddRequest, AuthKind, ClientRow, Probe, ServerRow, ServerState, SettingsView } from './api';
 
 /** Unix seconds now. */
 export function nowSecs(): number {
@@ -21,12 +21,10 @@ export function short(message: string, max = 60): string {
   return chars.length <= max ? message : `${chars.slice(0, max).join('')}…`;
 }
 
-type StateLike = Pick<ServerRow, 'state' | 'expires_at' | 'message'>;
-
 /** The state in a few words, the same as the tray menu's
  * (core `overview::label`): "signed in, 47 min left", "needs sign-in",
  * "error: …". */
-export function stateLabel(row: StateLike, now: number = nowSecs()): string {
+export function stateLabel(row: ServerState, now: number = nowSecs()): string {
   switch (row.state) {
     case 'ready':
       return 'ready';
@@ -39,9 +37,8 @@ export function stateLabel(row: StateLike, now: number = nowSecs()): string {
     case 'signing-in':
       return 'signing in…';
     case 'error':
-      return `error: ${short(row.message ?? 'the last connection failed')}`;
-    default:
-      return String((row as { state: unknown }).state);
+      // An empty message still says something.
+      return `error: ${short(row.message || 'the last connection failed')}`;
   }
 }
 
@@ -195,27 +192,12 @@ export function serverUrlProblem(text: string): string | null {
   return `The URL must start with https:// (it starts with ${u.protocol}//).`;
 }
 
-/** Why `text` cannot be the Client ID Metadata Document URL (https with a
- * path, like `set_settings`), or null. Empty is fine: none. */
-export function metadataUrlProblem(text: string): string | null {
-  const t = text.trim();
-  if (!t) return null;
-  let u: URL;
-  try {
-    u = new URL(t);
-  } catch {
-    return `"${short(t, 80)}" is not a URL.`;
-  }
-  if (u.protocol !== 'https:') return 'The Client ID Metadata Document URL must be https.';
-  if (!u.pathname.replace(/\//g, '')) return 'The Client ID Metadata Document URL must have a path, like https://example.com/tether.json.';
-  return null;
-}
-
-/** Why the settings cannot be saved, by field, or an empty object. */
-export function settingsProblems(s: Settings): Partial<Record<keyof Settings, string>> {
-  const out: Partial<Record<keyof Settings, string>> = {};
-  const m = metadataUrlProblem(s.client_metadata_url ?? '');
-  if (m) out.client_metadata_url = m;
+/** Why the settings cannot be saved, by field, or an empty object. The
+ * Client ID Metadata Document URL is not checked here: its rule is the
+ * sign-in's, in Rust, and the Settings view asks the app
+ * (`Backend.checkMetadataUrl`) so the two cannot disagree. */
+export function settingsProblems(s: SettingsView): Partial<Record<keyof SettingsView, string>> {
+  const out: Partial<Record<keyof SettingsView, string>> = {};
   if (s.log_level !== 'info' && s.log_level !== 'debug') out.log_level = 'Pick info or debug.';
   return out;
 }
@@ -232,7 +214,7 @@ export const CLAUDE_DESKTOP = 'claude-desktop';
 /** The clients ticked at first in "Add server": the ones Settings names, or
  * else every installed one; Claude Desktop always unless Settings says
  * otherwise. */
-export function defaultClients(clients: ClientRow[], settings: Pick<Settings, 'clients'> | null): string[] {
+export function defaultClients(clients: ClientRow[], settings: Pick<SettingsView, 'clients'> | null): string[] {
   const known = new Set(clients.map((c) => c.id));
   if (settings && settings.clients.length) return settings.clients.filter((c) => known.has(c));
   const out = clients.filter((c) => c.installed).map((c) => c.id);

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ServerRow } from '../src/api';
 import { App, parseHash, startApp } from '../src/app';
-import { FakeBackend, SAMPLE_CANDIDATES, sampleServers } from '../src/fake';
+import { FakeBackend, SAMPLE_CANDIDATES, sampleServers, withState } from '../src/fake';
 
 const NOW = 1_700_000_000;
 let app: App | null = null;
@@ -171,7 +170,7 @@ describe('the servers view', () => {
     const fake = new FakeBackend({ servers: sampleServers(NOW) });
     await start(fake);
     const spy = vi.spyOn(fake, 'listServers');
-    fake.servers = fake.servers.map((s): ServerRow => (s.name === 'linear' ? { ...s, state: 'needs-sign-in', expires_at: undefined } : s));
+    fake.servers = fake.servers.map((s) => (s.name === 'linear' ? withState(s, { state: 'needs-sign-in' }) : s));
     fake.emitServersChanged();
     await vi.waitFor(() => expect(row('linear').dataset.state).toBe('needs-sign-in'));
     expect(spy).toHaveBeenCalled();
@@ -695,6 +694,30 @@ describe('importing mcp-remote entries', () => {
     expect(document.querySelectorAll('#import-list input[name=import]')).toHaveLength(1);
   });
 
+  it('says the name an entry gets, what is dropped and why one cannot be imported, leaving that one unticked', async () => {
+    const odd = {
+      client: 'cursor', file: '~/.cursor/mcp.json', name: 'My Tools', server: 'my-tools', url: 'https://tools.example.com/mcp',
+      token_header: null, has_secret: false, ignored: ['--debug'], problem: '--transport carrier-pigeon is not a transport Tether knows',
+    };
+    const fake = new FakeBackend({ servers: sampleServers(NOW), candidates: [{ ...SAMPLE_CANDIDATES[1], name: 'Sentry', server: 'notion' }, odd] });
+    await start(fake);
+    await vi.waitFor(() => row('notion'));
+    click('#nav-add');
+    await vi.waitFor(() => expect(document.querySelectorAll('#import-list input[name=import]')).toHaveLength(2));
+    const [renamed, broken] = [...document.querySelectorAll<HTMLInputElement>('#import-list input[name=import]')];
+    const about = (i: HTMLInputElement) => $(`#${i.id}-about`).textContent ?? '';
+    // Its Tether name, not the entry's, is the one already taken.
+    expect(about(renamed)).toContain('It becomes the server “notion”.');
+    expect(about(renamed)).toContain('A server with this name already exists.');
+    expect(renamed.checked).toBe(false);
+    expect(about(broken)).toContain('Tether has no equivalent for --debug: dropped.');
+    expect(about(broken)).not.toContain('already exists');
+    expect($(`#${broken.id}-problem`).textContent).toBe('Cannot be imported as it is: --transport carrier-pigeon is not a transport Tether knows');
+    expect(broken.getAttribute('aria-describedby')).toBe(`${broken.id}-about ${broken.id}-problem`);
+    expect(broken.checked).toBe(false);
+    expect(($('#import-submit') as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it('cannot import with nothing ticked', async () => {
     const fake = new FakeBackend({ candidates: SAMPLE_CANDIDATES.map((c) => ({ ...c })) });
     await start(fake, 'add');
@@ -789,6 +812,66 @@ describe('settings', () => {
     expect($('#settings-cimd').getAttribute('aria-invalid')).toBe('true');
     expect($input('#settings-cimd').value).toBe('http://example.com/c.json');
     expect(document.activeElement).toBe($('#settings-cimd'));
+  });
+
+  it('shows the sentence the app gives for a Client ID Metadata Document URL, and saves only one it accepts', async () => {
+    const fake = new FakeBackend();
+    // Not the fake's own sentence: the view must show what the app says.
+    const sentence = 'the client metadata URL https://example.com/ must be https and have a path';
+    const check = vi.spyOn(fake, 'checkMetadataUrl').mockImplementation(async (url) => (url === 'https://example.com/' ? sentence : null));
+    const save = vi.spyOn(fake, 'setSettings');
+    await start(fake, 'settings');
+    await settle();
+    type('#settings-cimd', ' https://example.com/ ');
+    $('#settings-cimd').dispatchEvent(new Event('blur'));
+    await vi.waitFor(() => expect($('#settings-cimd-error').textContent).toBe(sentence));
+    expect(check).toHaveBeenLastCalledWith('https://example.com/');
+    expect($('#settings-cimd').getAttribute('aria-invalid')).toBe('true');
+    expect($('#settings-cimd-error').hidden).toBe(false);
+
+    click('#settings-save');
+    await settle();
+    expect(save).not.toHaveBeenCalled();
+    expect($('#settings-cimd-error').textContent).toBe(sentence);
+    expect(document.activeElement).toBe($('#settings-cimd'));
+    expect($('#settings-saved').hidden).toBe(true);
+
+    type('#settings-cimd', 'https://example.com/tether.json');
+    expect($('#settings-cimd').getAttribute('aria-invalid')).toBeNull();
+    expect($('#settings-cimd-error').hidden).toBe(true);
+    click('#settings-save');
+    await vi.waitFor(() => expect($('#settings-saved').hidden).toBe(false));
+    expect(check).toHaveBeenLastCalledWith('https://example.com/tether.json');
+    expect(save).toHaveBeenCalledTimes(1);
+    expect(fake.settings.client_metadata_url).toBe('https://example.com/tether.json');
+  });
+
+  it('saves an empty Client ID Metadata Document URL as none, without asking the app', async () => {
+    const fake = new FakeBackend({ settings: { clients: [], client_metadata_url: 'https://example.com/c.json', start_at_login: false, log_level: 'info' } });
+    const check = vi.spyOn(fake, 'checkMetadataUrl');
+    await start(fake, 'settings');
+    await vi.waitFor(() => expect($input('#settings-cimd').value).toBe('https://example.com/c.json'));
+    type('#settings-cimd', '  ');
+    $('#settings-cimd').dispatchEvent(new Event('blur'));
+    click('#settings-save');
+    await vi.waitFor(() => expect($('#settings-saved').hidden).toBe(false));
+    expect(check).not.toHaveBeenCalled();
+    expect(fake.settings.client_metadata_url).toBeNull();
+  });
+
+  it('drops an answer about a URL changed since it was asked', async () => {
+    const fake = new FakeBackend();
+    const answer = deferred<string | null>();
+    vi.spyOn(fake, 'checkMetadataUrl').mockReturnValueOnce(answer.promise);
+    await start(fake, 'settings');
+    await settle();
+    type('#settings-cimd', 'http://example.com/c.json');
+    $('#settings-cimd').dispatchEvent(new Event('blur'));
+    type('#settings-cimd', 'https://example.com/c.json');
+    answer.resolve('the client metadata URL must be https');
+    await settle();
+    expect($('#settings-cimd-error').hidden).toBe(true);
+    expect($('#settings-cimd').getAttribute('aria-invalid')).toBeNull();
   });
 
   it('saves the clients, the URL, start at login and the log level', async () => {

@@ -66,7 +66,11 @@ describe('the doctor report', () => {
   });
 
   it('never reads text as markup', () => {
-    const el = renderReport({ url: '<b>x</b>', findings: [{ id: 'a', level: 'error', title: '<img src=x onerror=alert(1)>', saw: '<i>', breaks: [], fix: null, example: null }] });
+    const el = renderReport({
+      url: '<b>x</b>',
+      findings: [{ id: 'a', level: 'error', title: '<img src=x onerror=alert(1)>', saw: '<i>', breaks: [], fix: null, example: null }],
+      summary: { ok: 0, warnings: 0, errors: 1, skipped: 0 },
+    });
     expect(el.querySelector('img')).toBeNull();
     expect(el.textContent).toContain('<img src=x onerror=alert(1)>');
   });

@@ -3,7 +3,7 @@
 // Edit mode (`show('add', { target: name })`, `#edit=<name>`): the same form
 // filled in from that server, saved with the same add_server.
 
-import { errorText, type AuthKind, type ImportRow, type InstallResult, type Probe, type ServerRow } from '../api';
+import { errorText, type AuthKind, type ImportCandidate, type InstallReport, type Probe, type ServerRow } from '../api';
 import type { Ctx } from '../app';
 import { byId, fill, h, setError } from '../dom';
 import {
@@ -68,7 +68,7 @@ export class AddView {
   private nameEdited = false;
   private clientsTouched = false;
   private probedUrl: string | null = null;
-  private candidates: ImportRow[] = [];
+  private candidates: ImportCandidate[] = [];
   private importLoaded = false;
   /** The server being edited (edit mode), by name. */
   private editName: string | null = null;
@@ -445,7 +445,7 @@ export class AddView {
     this.submit.disabled = true;
     this.submit.textContent = editing ? 'Saving…' : 'Adding…';
     this.ctx.announce(`${editing ? 'Saving' : 'Adding'} ${request.name}…`);
-    let result: InstallResult;
+    let result: InstallReport;
     try {
       result = await this.ctx.backend.addServer(request);
     } catch (e) {
@@ -477,7 +477,7 @@ export class AddView {
     if (signIn) await this.signIn(request.name);
   }
 
-  private showResult(name: string, signIn: boolean, r: InstallResult, edited: boolean, removed: string[]): void {
+  private showResult(name: string, signIn: boolean, r: InstallReport, edited: boolean, removed: string[]): void {
     const clients = this.ctx.clients;
     const inClaude = r.installed.some((i) => i.client === CLAUDE_DESKTOP);
     const errorBox = h('p', { id: 'add-result-error', class: 'error', role: 'alert', hidden: true });
@@ -609,15 +609,20 @@ export class AddView {
       h('legend', {}, 'Entries found'),
       this.candidates.map((c, i) => {
         const id = `import-${i}`;
-        const exists = taken.has(c.name);
+        // `server` is the name it gets in Tether, which can differ from the entry's.
+        const exists = taken.has(c.server);
         return h('div', { class: 'check' },
-          h('input', { type: 'checkbox', id, name: 'import', value: importKey(c), checked: !exists, 'aria-describedby': `${id}-about` }),
+          // Not ticked when the import would fail: the user ticks it knowing why.
+          h('input', { type: 'checkbox', id, name: 'import', value: importKey(c), checked: !exists && !c.problem, 'aria-describedby': c.problem ? `${id}-about ${id}-problem` : `${id}-about` }),
           h('label', { for: id }, h('strong', {}, c.name), ' — ', c.url),
           h('p', { id: `${id}-about`, class: 'hint about' },
             `In ${clientName(c.client, this.ctx.clients)} (${c.file}).`,
+            c.server !== c.name ? ` It becomes the server “${c.server}”.` : '',
             c.has_secret ? ` Its token${c.token_header ? ` (${c.token_header})` : ''} moves to the keychain.` : '',
+            c.ignored.length ? ` Tether has no equivalent for ${joinWords(c.ignored)}: dropped.` : '',
             exists ? ' A server with this name already exists.' : '',
           ),
+          c.problem ? h('p', { id: `${id}-problem`, class: 'error' }, `Cannot be imported as it is: ${c.problem}`) : null,
         );
       }),
     ));

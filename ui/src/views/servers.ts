@@ -128,7 +128,8 @@ export class ServersView {
       ['Scopes', s.scopes],
       ['Signed in', s.signed_in_at ? formatTime(s.signed_in_at) : null],
       ['Expires', s.state === 'signed-in' && s.expires_at ? `${formatTime(s.expires_at)} (refreshed by itself)` : null],
-      ['Last error', s.last_error && s.last_error !== s.message ? s.last_error : null],
+      // An error state already shows its message in the label.
+      ['Last error', s.last_error && !(s.state === 'error' && s.last_error === s.message) ? s.last_error : null],
       ['Used by', s.clients.length ? joinWords(s.clients.map((c) => clientName(c, this.ctx.clients))) : 'no MCP client yet'],
     ];
     const busy = Boolean(ui.busy);

@@ -1,10 +1,11 @@
 // Settings: the clients to configure, the Client ID Metadata Document URL,
 // start at login and the log level.
 
-import { errorText, type Settings } from '../api';
+// `Settings` here: the values (the generated `SettingsView`), not this view.
+import { errorText, type SettingsView as Settings } from '../api';
 import type { Ctx } from '../app';
 import { fill, h, setError } from '../dom';
-import { CLAUDE_DESKTOP, metadataUrlProblem, settingsProblems } from '../logic';
+import { CLAUDE_DESKTOP, settingsProblems } from '../logic';
 
 export class SettingsView {
   el: HTMLElement;
@@ -35,7 +36,7 @@ export class SettingsView {
       this.cimd.removeAttribute('aria-invalid');
       setError(this.cimdError, null);
     });
-    this.cimd.addEventListener('blur', () => this.checkCimd());
+    this.cimd.addEventListener('blur', () => void this.checkCimd());
     this.login = h('input', { id: 'settings-login', name: 'start-at-login', type: 'checkbox' });
     this.level = h('select', { id: 'settings-log-level', name: 'log-level', 'aria-describedby': 'settings-log-level-hint' },
       h('option', { value: 'info' }, 'Info'),
@@ -134,12 +135,29 @@ export class SettingsView {
     return [...this.clientsBox.querySelectorAll<HTMLInputElement>('input[name=settings-client]:checked')].map((i) => i.value);
   }
 
-  private checkCimd(): boolean {
-    const p = metadataUrlProblem(this.cimd.value);
-    setError(this.cimdError, p);
-    if (p) this.cimd.setAttribute('aria-invalid', 'true');
+  /** Asks the app whether the URL can be a Client ID Metadata Document's
+   * (the sign-in's own rule, in Rust) and shows its answer; true when it can.
+   * An empty field means no URL: nothing to ask. */
+  private async checkCimd(): Promise<boolean> {
+    const url = this.cimd.value.trim();
+    const problem = url ? await this.askCimd(url) : null;
+    // The user typed on while the app answered: the answer is about a URL
+    // that is gone, and the next blur or save asks again.
+    if (this.cimd.value.trim() !== url) return false;
+    setError(this.cimdError, problem);
+    if (problem) this.cimd.setAttribute('aria-invalid', 'true');
     else this.cimd.removeAttribute('aria-invalid');
-    return !p;
+    return !problem;
+  }
+
+  /** The app's answer, or null when it cannot answer: `set_settings` applies
+   * the same rule, so a save still cannot store a bad URL. */
+  private async askCimd(url: string): Promise<string | null> {
+    try {
+      return await this.ctx.backend.checkMetadataUrl(url);
+    } catch {
+      return null;
+    }
   }
 
   read(): Settings {
@@ -157,13 +175,17 @@ export class SettingsView {
     const problems = settingsProblems(s);
     setError(this.error, null);
     this.saved.hidden = true;
-    if (problems.client_metadata_url) {
-      this.checkCimd();
-      this.cimd.focus();
+    if (problems.log_level) {
+      setError(this.error, problems.log_level);
       return;
     }
+    // Disabled from the URL check on: a second press cannot save twice.
     this.save.disabled = true;
     try {
+      if (!(await this.checkCimd())) {
+        this.cimd.focus();
+        return;
+      }
       await this.ctx.backend.setSettings(s);
       this.loaded = s;
       this.dirty = false;

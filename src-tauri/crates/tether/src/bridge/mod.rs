@@ -40,16 +40,29 @@ pub enum Stop {
     InputError,
 }
 
-/// Runs the bridge until the client goes away. Returns why it stopped.
+/// Runs the bridge on this process's stdin and stdout until the client goes
+/// away. Returns why it stopped.
 pub async fn run(
     config: RunConfig,
     auth: Option<Arc<dyn TokenSource>>,
     cache: Option<Arc<dyn InitializeCache>>,
 ) -> Result<Stop, TransportError> {
+    let (input, output) = framing::stdio();
+    run_on(config, auth, cache, input, output).await
+}
+
+/// Runs the bridge on `input` and `output` (the client's side of the
+/// stdio transport), as [`run`] does on stdin and stdout.
+pub async fn run_on(
+    config: RunConfig,
+    auth: Option<Arc<dyn TokenSource>>,
+    cache: Option<Arc<dyn InitializeCache>>,
+    input: framing::Input,
+    output: framing::Output,
+) -> Result<Stop, TransportError> {
     let http = Arc::new(Http::new(&config, auth)?);
     info!(url = http.shown_url(), transport = ?config.transport, "bridge started");
 
-    let (input, output) = framing::stdio();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(256);
     let (writer_done_tx, mut writer_done) = oneshot::channel();
     tokio::spawn(framing::write_lines(output, out_rx, writer_done_tx));

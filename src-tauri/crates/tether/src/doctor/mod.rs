@@ -150,10 +150,6 @@ impl Report {
         }
     }
 
-    /// The finding with `id`.
-    pub fn get(&self, id: &str) -> Option<&Finding> {
-        self.findings.iter().find(|f| f.id == id)
-    }
 
     /// The report as text: a summary line first, then each finding.
     pub fn to_text(&self) -> String {

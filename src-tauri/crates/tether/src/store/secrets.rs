@@ -145,7 +145,7 @@ impl Keychain {
     pub fn open(namespace: Option<&str>) -> Result<Self, StoreError> {
         let backend = Backend::for_os(std::env::consts::OS)
             .ok_or_else(|| StoreError::Unavailable(format!("no keychain support on {}", std::env::consts::OS)))?;
-        let store = native_store(backend)?;
+        let store = native_store()?;
         Ok(Self {
             store,
             service: service_name(namespace),
@@ -182,28 +182,28 @@ impl Keychain {
 }
 
 #[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
-fn native_store(_: Backend) -> Result<Arc<keyring_core::CredentialStore>, StoreError> {
+fn native_store() -> Result<Arc<keyring_core::CredentialStore>, StoreError> {
     let store = zbus_secret_service_keyring_store::Store::new()
         .map_err(|e| StoreError::Unavailable(format!("Secret Service: {e}")))?;
     Ok(store)
 }
 
 #[cfg(target_os = "macos")]
-fn native_store(_: Backend) -> Result<Arc<keyring_core::CredentialStore>, StoreError> {
+fn native_store() -> Result<Arc<keyring_core::CredentialStore>, StoreError> {
     let store = apple_native_keyring_store::keychain::Store::new()
         .map_err(|e| StoreError::Unavailable(format!("macOS Keychain: {e}")))?;
     Ok(store)
 }
 
 #[cfg(target_os = "windows")]
-fn native_store(_: Backend) -> Result<Arc<keyring_core::CredentialStore>, StoreError> {
+fn native_store() -> Result<Arc<keyring_core::CredentialStore>, StoreError> {
     let store = windows_native_keyring_store::Store::new()
         .map_err(|e| StoreError::Unavailable(format!("Windows Credential Manager: {e}")))?;
     Ok(store)
 }
 
 #[cfg(not(any(unix, windows)))]
-fn native_store(_: Backend) -> Result<Arc<keyring_core::CredentialStore>, StoreError> {
+fn native_store() -> Result<Arc<keyring_core::CredentialStore>, StoreError> {
     Err(StoreError::Unavailable("this platform".into()))
 }
 
@@ -290,12 +290,14 @@ impl SecretStore for LazyKeychain {
 }
 
 /// A store in memory, for unit tests of the logic around the keychain.
+#[cfg(test)]
 #[derive(Default)]
 pub struct MemoryStore {
     values: Mutex<HashMap<String, String>>,
     max: Option<usize>,
 }
 
+#[cfg(test)]
 impl MemoryStore {
     /// A store whose entries hold at most `max` bytes, like a small keychain.
     pub fn with_max_value_len(max: usize) -> Self {
@@ -315,6 +317,7 @@ impl MemoryStore {
     }
 }
 
+#[cfg(test)]
 impl SecretStore for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.lock().get(key).cloned())

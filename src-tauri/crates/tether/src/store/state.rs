@@ -9,7 +9,7 @@
 //! client secrets are never here: they are in the keychain (`secrets`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -117,11 +117,6 @@ impl StateDir {
     /// The state kept under `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
-    }
-
-    /// The directory itself.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// Where the cross-process locks live.
