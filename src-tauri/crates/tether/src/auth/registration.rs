@@ -46,6 +46,24 @@ pub struct PreRegistered {
     pub secret: Option<Secret>,
 }
 
+impl PreRegistered {
+    /// How this client authenticates to `server`: with its secret in the
+    /// way the server supports, or as a public client.
+    pub fn credentials(&self, server: &AuthServer) -> ClientCredentials {
+        let method = if self.secret.is_some() {
+            secret_method(server)
+        } else {
+            AuthMethod::None
+        };
+        ClientCredentials {
+            client_id: self.client_id.clone(),
+            secret: self.secret.clone(),
+            method,
+            kind: RegistrationKind::PreRegistered,
+        }
+    }
+}
+
 /// The user's choices about client identity.
 #[derive(Debug, Clone, Default)]
 pub struct ClientPrefs {
@@ -70,17 +88,7 @@ pub async fn client_for(
     prefs: &ClientPrefs,
 ) -> Result<ClientCredentials, AuthError> {
     if let Some(pre) = &prefs.pre_registered {
-        let method = if pre.secret.is_some() {
-            secret_method(server)
-        } else {
-            AuthMethod::None
-        };
-        return Ok(ClientCredentials {
-            client_id: pre.client_id.clone(),
-            secret: pre.secret.clone(),
-            method,
-            kind: RegistrationKind::PreRegistered,
-        });
+        return Ok(pre.credentials(server));
     }
     if server.client_id_metadata_document_supported
         && let Some(url) = &prefs.metadata_url

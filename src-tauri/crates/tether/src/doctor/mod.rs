@@ -150,7 +150,6 @@ impl Report {
         }
     }
 
-
     /// The report as text: a summary line first, then each finding.
     pub fn to_text(&self) -> String {
         let s = self.summary();

@@ -18,7 +18,7 @@ use super::{OAuthSource, REFRESH_LOCK_WAIT, REFRESH_MARGIN, SEND_MARGIN};
 use crate::auth::AuthError;
 use crate::auth::challenge::split_scopes;
 use crate::auth::discovery::{self, AuthServer};
-use crate::auth::registration::{self, AuthMethod, ClientCredentials};
+use crate::auth::registration::{AuthMethod, ClientCredentials};
 use crate::auth::tokens::{self, Refreshed, TokenSet};
 use crate::store::keys;
 use crate::store::lock::ServerLock;
@@ -162,17 +162,7 @@ impl OAuthSource {
         if let Some(pre) = &self.settings.prefs.pre_registered
             && pre.client_id == t.client_id
         {
-            let method = if pre.secret.is_some() {
-                registration::secret_method(server)
-            } else {
-                AuthMethod::None
-            };
-            return Ok(ClientCredentials {
-                client_id: pre.client_id.clone(),
-                secret: pre.secret.clone(),
-                method,
-                kind: RegistrationKind::PreRegistered,
-            });
+            return Ok(pre.credentials(server));
         }
         if let Some(record) = self.state.client(&server.issuer)?
             && record.client_id == t.client_id

@@ -117,16 +117,8 @@ impl OAuthSource {
         &self,
         pasted: Option<tokio::sync::mpsc::Receiver<String>>,
     ) -> Result<(), AuthError> {
-        let challenge = lock(&self.challenge).clone();
-        let found = discovery::discover(
-            &self.http,
-            &self.url,
-            challenge.as_ref(),
-            self.settings.resource.as_deref(),
-        )
-        .await?;
+        let (found, scopes) = self.discover().await?;
         let server = &found.server;
-        let scopes = self.choose_scopes(challenge.as_ref(), &found);
         let listener = match self.settings.callback_port {
             Some(port) => Listener::bind_exact(port).await?,
             None => {
@@ -188,24 +180,16 @@ impl OAuthSource {
             &found.resource,
         )
         .await?;
-        let t = TokenSet::from_response(&resp, None, &server.issuer, &creds.client_id, &found.resource);
-        let port = listener_port(&redirect_uri);
-        let server = server.clone();
-        self.save(t, |s| {
-            s.requested_scopes = scopes.clone();
-            s.signed_in_at = Some(now());
-            s.callback_port = port;
-            s.auth_server = Some(server);
-        })
-        .await?;
+        self.signed_in(&resp, &creds, &found, scopes, listener_port(&redirect_uri))
+            .await?;
         lock(&self.step_up).clear();
         info!(server = %self.label, "signed in");
         Ok(())
     }
 
-    /// Device sign-in (RFC 8628), for `tether login --device-code`.
-    pub async fn device_sign_in(&self, show: impl Fn(&str, &str, Option<&str>)) -> Result<(), AuthError> {
-        let _lock = ServerLock::acquire(&self.state.locks(), &self.key, self.settings.auth_timeout).await?;
+    /// Where a sign-in starts: the challenge (from a 401, or asked for),
+    /// discovery, and the scopes to ask for.
+    async fn discover(&self) -> Result<(discovery::Discovered, Vec<String>), AuthError> {
         let challenge = lock(&self.challenge).clone();
         let found = discovery::discover(
             &self.http,
@@ -214,8 +198,40 @@ impl OAuthSource {
             self.settings.resource.as_deref(),
         )
         .await?;
-        let server = &found.server;
         let scopes = self.choose_scopes(challenge.as_ref(), &found);
+        Ok((found, scopes))
+    }
+
+    /// Keeps the tokens a sign-in obtained, with what the next sign-in and
+    /// refresh need (the scopes asked for, the metadata, the callback port
+    /// that worked).
+    async fn signed_in(
+        &self,
+        resp: &oauth2::basic::BasicTokenResponse,
+        creds: &registration::ClientCredentials,
+        found: &discovery::Discovered,
+        scopes: Vec<String>,
+        callback_port: Option<u16>,
+    ) -> Result<(), AuthError> {
+        let server = &found.server;
+        let t = TokenSet::from_response(resp, None, &server.issuer, &creds.client_id, &found.resource);
+        let server = server.clone();
+        self.save(t, |s| {
+            s.requested_scopes = scopes;
+            s.signed_in_at = Some(now());
+            if callback_port.is_some() {
+                s.callback_port = callback_port;
+            }
+            s.auth_server = Some(server);
+        })
+        .await
+    }
+
+    /// Device sign-in (RFC 8628), for `tether login --device-code`.
+    pub async fn device_sign_in(&self, show: impl Fn(&str, &str, Option<&str>)) -> Result<(), AuthError> {
+        let _lock = ServerLock::acquire(&self.state.locks(), &self.key, self.settings.auth_timeout).await?;
+        let (found, scopes) = self.discover().await?;
+        let server = &found.server;
         // The device grant has no redirect; a registered client still needs one.
         let creds = registration::client_for(
             &self.http,
@@ -237,26 +253,12 @@ impl OAuthSource {
             self.settings.auth_timeout,
         )
         .await?;
-        let t = TokenSet::from_response(&resp, None, &server.issuer, &creds.client_id, &found.resource);
-        let server = server.clone();
-        self.save(t, |s| {
-            s.requested_scopes = scopes.clone();
-            s.signed_in_at = Some(now());
-            s.auth_server = Some(server);
-        })
-        .await
+        self.signed_in(&resp, &creds, &found, scopes, None).await
     }
 
     /// Whether the authorization server offers device sign-in.
     pub async fn offers_device_sign_in(&self) -> Result<bool, AuthError> {
-        let challenge = lock(&self.challenge).clone();
-        let found = discovery::discover(
-            &self.http,
-            &self.url,
-            challenge.as_ref(),
-            self.settings.resource.as_deref(),
-        )
-        .await?;
+        let (found, _) = self.discover().await?;
         Ok(found.server.device_authorization_endpoint.is_some())
     }
 
