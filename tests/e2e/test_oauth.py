@@ -423,6 +423,32 @@ async def test_a_slow_first_sign_in_gets_a_sign_in_tool_then_the_real_tools(peer
     assert len(browser.opened()) == 1
 
 
+def test_the_authorization_url_with_its_state_stays_out_of_logs_and_out_of_the_model_s_view(peer, home, tmp_path):
+    """Claude Desktop copies a server's stderr into its log, and a tool's
+    result goes to the model: both name the sign-in's host, never the URL
+    whose `state` the browser alone should see."""
+    browser = Browser(tmp_path, delay=4)
+    with RawBridge("run", peer.mcp_url, "--sign-in-wait", "1", home=home, env=browser.env) as b:
+        b.initialize()
+        b.send(call(1, name="tether_sign_in"))
+        text = b.recv_response(1, timeout=30)["result"]["content"][0]["text"]
+        deadline = time.monotonic() + 30
+        while not browser.opened() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        opened = browser.opened()
+        b.close_stdin()
+        b.wait(15)
+        stderr = b.stderr.decode()
+    assert opened, "the browser was sent to the authorization URL"
+    url = urllib.parse.urlparse(opened[0].split(" open ", 1)[1])
+    state = urllib.parse.parse_qs(url.query)["state"][0]
+    assert url.hostname in text, text
+    logs = "".join(p.read_text(errors="replace") for p in (home / "logs").glob("*.log"))
+    for where, seen in {"the tool's result": text, "stderr": stderr, "the log file": logs}.items():
+        assert state not in seen, f"the sign-in's state is in {where}"
+        assert "/auth?" not in seen, f"the authorization URL is in {where}"
+
+
 async def anyio_sleep(s: float) -> None:
     import anyio
 

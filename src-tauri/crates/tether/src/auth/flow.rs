@@ -22,10 +22,10 @@ use url::Url;
 
 use super::AuthError;
 use super::discovery::AuthServer;
-use super::http::{OAuthHttp, check_endpoint};
+use super::http::{OAuthHttp, check_endpoint, server_text};
 use super::loopback::Verdict;
 use super::registration::ClientCredentials;
-use super::tokens::oauth_client;
+use super::tokens::{oauth_client, token_error};
 
 /// An authorization request on its way to the browser.
 pub struct Authorization {
@@ -134,9 +134,10 @@ pub fn check_callback(params: &HashMap<String, String>, state: &str, issuer: &st
         _ => {}
     }
     if let Some(error) = params.get("error") {
+        let error = server_text(error);
         let detail = params
             .get("error_description")
-            .map(|d| format!(": {d}"))
+            .map(|d| format!(": {}", server_text(d)))
             .unwrap_or_default();
         return Verdict::Fail(AuthError::Denied(format!(
             "{issuer} did not grant access ({error}{detail})"
@@ -179,18 +180,23 @@ pub async fn device_sign_in(
     let details: oauth2::StandardDeviceAuthorizationResponse = req
         .request_async(http)
         .await
-        .map_err(|e| AuthError::Denied(format!("{} refused device sign-in: {e}", server.issuer)))?;
+        .map_err(|e| token_error(e, &server.issuer, "device sign-in"))?;
+    // Shown to the person as they are: but a server's words, so without
+    // control characters.
     show(
-        details.verification_uri().as_str(),
-        details.user_code().secret(),
-        details.verification_uri_complete().map(|u| u.secret().as_str()),
+        &server_text(details.verification_uri().as_str()),
+        &server_text(details.user_code().secret()),
+        details
+            .verification_uri_complete()
+            .map(|u| server_text(u.secret()))
+            .as_deref(),
     );
     client
         .exchange_device_access_token(&details)
         .add_extra_param("resource", resource)
         .request_async(http, tokio::time::sleep, Some(timeout))
         .await
-        .map_err(|e| AuthError::Denied(format!("device sign-in with {} failed: {e}", server.issuer)))
+        .map_err(|e| token_error(e, &server.issuer, "finishing device sign-in"))
 }
 
 #[cfg(test)]

@@ -205,6 +205,34 @@ fn unreachable(url: &Url, e: &reqwest::Error) -> AuthError {
     }
 }
 
+/// Words an authorization server sent (an `error`, an `error_description`,
+/// a device `user_code`), made safe to show in a terminal, a log line, a
+/// status file or the app: control characters (a terminal escape, a forged
+/// log line) become spaces, and at most 200 characters are kept. The one
+/// way a server's words reach a message: a server's *body* never does,
+/// because a token endpoint's body holds tokens (RFC 6749 §5.1).
+pub fn server_text(s: &str) -> String {
+    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    crate::text::clip(clean.trim(), 200)
+}
+
+/// Why a token, registration or device response could not be read, without
+/// any of its values: the field (a JSON path) and the kind of problem.
+/// serde's own message quotes the offending value, which may be a token.
+pub fn unreadable(path: &str, e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => "the body is not JSON",
+        Category::Data if path.is_empty() || path == "." => "a required field is missing or of the wrong type",
+        Category::Data => "this field is missing or of the wrong type",
+    };
+    if path.is_empty() || path == "." {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {path}")
+    }
+}
+
 /// Makes a token or registration response parseable by a strict parser
 /// without changing what it means. Returns the status, the body and whether
 /// the body is JSON.
@@ -331,6 +359,22 @@ mod tests {
         assert_eq!(integer_seconds(&serde_json::json!(10.4)), Some(10));
         assert_eq!(integer_seconds(&serde_json::json!(" 1700000000 ")), Some(1_700_000_000));
         assert_eq!(integer_seconds(&serde_json::json!("soon")), None);
+    }
+
+    #[test]
+    fn a_server_s_words_lose_control_characters_and_length() {
+        assert_eq!(server_text("bad\x1b[31m red\nforged line"), "bad [31m red forged line");
+        assert_eq!(server_text(&"x".repeat(300)).chars().count(), 201);
+    }
+
+    #[test]
+    fn an_unreadable_response_names_the_field_but_never_its_value() {
+        let e = serde_json::from_str::<u64>("\"eyJhbGciOiJSUzI1NiJ9.secret\"").unwrap_err();
+        let text = unreadable("expires_in", &e);
+        assert_eq!(text, "this field is missing or of the wrong type: expires_in");
+        assert!(!e.to_string().is_empty() && !text.contains("eyJ"));
+        let e = serde_json::from_str::<u64>("{").unwrap_err();
+        assert_eq!(unreadable("", &e), "the body is not JSON");
     }
 
     #[test]

@@ -167,8 +167,8 @@ pub trait TokenSource: Send + Sync {
         })
     }
 
-    /// The URL of a sign-in under way, to show a user whose browser did
-    /// not open.
+    /// Where a sign-in under way waits: the authorization server's host,
+    /// never the authorization URL (it carries the request's `state`).
     fn sign_in_hint(&self) -> Option<String> {
         None
     }

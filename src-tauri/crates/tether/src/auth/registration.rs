@@ -23,7 +23,7 @@ use url::Url;
 
 use super::AuthError;
 use super::discovery::AuthServer;
-use super::http::{OAuthHttp, check_endpoint, integer_seconds};
+use super::http::{OAuthHttp, check_endpoint, integer_seconds, server_text};
 use crate::store::keys;
 pub use crate::store::oauth::AuthMethod;
 use crate::store::oauth::{RegisteredClient, RegistrationKind};
@@ -234,7 +234,10 @@ async fn register(
             .get("error_description")
             .or_else(|| resp.get("error"))
             .and_then(Value::as_str)
-            .map_or_else(|| format!("HTTP {status}"), |e| format!("HTTP {status}: {e}"));
+            .map_or_else(
+                || format!("HTTP {status}"),
+                |e| format!("HTTP {status}: {}", server_text(e)),
+            );
         return Err(AuthError::Registration(format!(
             "{} refused to register Tether ({why})",
             server.issuer

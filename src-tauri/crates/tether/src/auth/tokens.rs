@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AuthError;
 use super::discovery::AuthServer;
-use super::http::OAuthHttp;
+use super::http::{OAuthHttp, server_text, unreadable};
 use super::registration::{AuthMethod, ClientCredentials};
 use crate::store::state::now;
 
@@ -206,9 +206,12 @@ pub async fn refresh(
     }
     match req.request_async(http).await {
         Ok(resp) => Ok(Refreshed::Tokens(Box::new(resp))),
-        Err(RequestTokenError::ServerResponse(e)) if *e.error() == BasicErrorResponseType::InvalidGrant => Ok(
-            Refreshed::Rejected(e.error_description().cloned().unwrap_or_else(|| "invalid_grant".into())),
-        ),
+        Err(RequestTokenError::ServerResponse(e)) if *e.error() == BasicErrorResponseType::InvalidGrant => {
+            Ok(Refreshed::Rejected(
+                e.error_description()
+                    .map_or_else(|| "invalid_grant".into(), |d| server_text(d)),
+            ))
+        }
         Err(e) => Err(token_error(e, &server.issuer, "refreshing the access token")),
     }
 }
@@ -261,15 +264,23 @@ pub async fn revoke(
     }
 }
 
-fn token_error<RE: std::error::Error + 'static>(
-    e: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
+/// A failed token endpoint request in words. The response's body is never
+/// quoted (it holds tokens): an error response gives its `error` and
+/// `error_description` (made safe by `server_text`), an unreadable one the
+/// field that could not be read.
+pub(crate) fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse>(
+    e: RequestTokenError<RE, T>,
     issuer: &str,
     doing: &str,
 ) -> AuthError {
     match e {
         RequestTokenError::ServerResponse(r) => {
-            let mut text = r.error().as_ref().to_owned();
-            if let Some(d) = r.error_description() {
+            // The standard error response (RFC 6749 §5.2), read back as JSON
+            // for its two fields, whatever the error type's own shape.
+            let v = serde_json::to_value(&r).unwrap_or_default();
+            let field = |k: &str| v.get(k).and_then(serde_json::Value::as_str).map(server_text);
+            let mut text = field("error").unwrap_or_else(|| "an error".into());
+            if let Some(d) = field("error_description") {
                 text = format!("{text}: {d}");
             }
             AuthError::Denied(format!("{issuer} refused {doing} ({text})"))
@@ -278,19 +289,93 @@ fn token_error<RE: std::error::Error + 'static>(
             url: issuer.to_owned(),
             detail: r.to_string(),
         },
-        RequestTokenError::Parse(p, body) => {
-            let snippet: String = String::from_utf8_lossy(&body).chars().take(160).collect();
-            AuthError::Denied(format!(
-                "{issuer} answered {doing} with something Tether cannot read ({p}): {snippet}"
-            ))
-        }
-        RequestTokenError::Other(o) => AuthError::Denied(format!("{issuer}: {doing} failed: {o}")),
+        RequestTokenError::Parse(p, _body) => AuthError::Denied(format!(
+            "{issuer} answered {doing} with something Tether cannot read ({})",
+            unreadable(&p.path().to_string(), p.inner())
+        )),
+        RequestTokenError::Other(o) => AuthError::Denied(format!("{issuer}: {doing} failed: {}", server_text(&o))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fake token endpoint: answers one request with `status` and `body`.
+    async fn fake_token_endpoint(status: u16, body: &'static str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let _ = s.read(&mut buf).await;
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(body.as_bytes()).await;
+        });
+        format!("http://127.0.0.1:{port}/token")
+    }
+
+    fn fake_server(token_endpoint: String) -> AuthServer {
+        AuthServer {
+            issuer: "http://127.0.0.1".into(),
+            authorization_endpoint: "http://127.0.0.1/authorize".into(),
+            token_endpoint,
+            registration_endpoint: None,
+            revocation_endpoint: None,
+            device_authorization_endpoint: None,
+            scopes_supported: None,
+            token_endpoint_auth_methods_supported: None,
+            client_id_metadata_document_supported: false,
+            authorization_response_iss_parameter_supported: false,
+            synthesized: false,
+        }
+    }
+
+    fn public_client() -> ClientCredentials {
+        ClientCredentials {
+            client_id: "c".into(),
+            secret: None,
+            method: AuthMethod::None,
+            kind: crate::store::oauth::RegistrationKind::Registered,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_token_response_is_reported_by_field_and_never_quoted() {
+        // `expires_in: -1` and a numeric `scope` make the response
+        // unreadable; the message must not carry the tokens beside them.
+        for body in [
+            r#"{"access_token":"AT-SECRET-1234567890","token_type":"Bearer","expires_in":-1,"refresh_token":"RT-SECRET-0987654321"}"#,
+            r#"{"access_token":"AT-SECRET-1234567890","token_type":"Bearer","scope":42,"refresh_token":"RT-SECRET-0987654321"}"#,
+        ] {
+            let server = fake_server(fake_token_endpoint(200, body).await);
+            let http = OAuthHttp::new().unwrap();
+            let e = refresh(&http, &server, &public_client(), "old", "https://r.example/", &[])
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains("SECRET"), "a token reached the message: {e}");
+            assert!(e.contains("cannot read") && e.contains("wrong type"), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_endpoint_s_error_description_is_shown_without_control_characters() {
+        let body = r#"{"error":"invalid_request","error_description":"bad\u001b[2J\nrequest"}"#;
+        let server = fake_server(fake_token_endpoint(400, body).await);
+        let http = OAuthHttp::new().unwrap();
+        let e = refresh(&http, &server, &public_client(), "old", "https://r.example/", &[])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid_request: bad [2J request"), "{e}");
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+    }
 
     fn response(json: &str) -> BasicTokenResponse {
         serde_json::from_str(json).unwrap()

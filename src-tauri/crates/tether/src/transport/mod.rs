@@ -210,7 +210,9 @@ impl Remote {
             Err(_) => Err(TransportError::SignInRequired {
                 url: self.http.shown_url().to_owned(),
                 detail: match auth.sign_in_hint() {
-                    Some(url) => format!("finish signing in in the browser, or open {url}"),
+                    Some(host) => {
+                        format!("finish signing in in the browser (at {host}), or run `tether login` in a terminal")
+                    }
                     None => "a browser window is open to sign in".into(),
                 },
             }),

@@ -56,7 +56,8 @@ impl Pending {
         &self.result["capabilities"]
     }
 
-    /// The answer to a request while pending; `hint` is the sign-in URL.
+    /// The answer to a request while pending; `hint` is where the sign-in
+    /// waits (the authorization server's host).
     pub fn answer(&self, msg: &Message, hint: Option<&str>) -> Option<Bytes> {
         let [Kind::Request { id, method }] = msg.parts.as_slice() else {
             return None;
@@ -157,7 +158,9 @@ fn sign_in_text(label: &str, hint: Option<&str>) -> Value {
 
 fn what_to_do(hint: Option<&str>) -> String {
     match hint {
-        Some(url) => format!("finish signing in in the browser window Tether opened, or open {url}"),
+        Some(host) => format!(
+            "finish signing in in the browser window Tether opened (at {host}); if none opened, call this tool again or run `tether login` in a terminal"
+        ),
         None => "a browser window is opening to sign in; its tools appear once you are done".into(),
     }
 }

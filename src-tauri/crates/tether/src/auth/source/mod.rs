@@ -121,7 +121,7 @@ pub struct OAuthSource {
     step_up: Mutex<Vec<String>>,
     refreshing: tokio::sync::Mutex<()>,
     signing_in: Mutex<Option<SignInFuture>>,
-    sign_in_url: Mutex<Option<String>>,
+    sign_in_host: Mutex<Option<String>>,
     timer: Mutex<Option<AbortHandle>>,
     weak: std::sync::Weak<OAuthSource>,
 }
@@ -151,7 +151,7 @@ impl OAuthSource {
             step_up: Mutex::new(Vec::new()),
             refreshing: tokio::sync::Mutex::new(()),
             signing_in: Mutex::new(None),
-            sign_in_url: Mutex::new(None),
+            sign_in_host: Mutex::new(None),
             timer: Mutex::new(None),
             weak: weak.clone(),
         }))
@@ -317,7 +317,7 @@ impl TokenSource for OAuthSource {
     }
 
     fn sign_in_hint(&self) -> Option<String> {
-        self.sign_in_url()
+        self.sign_in_host()
     }
 
     fn label(&self) -> String {

@@ -9,6 +9,7 @@
 //! RFC 8252 loopback redirect, and the code exchange. The device grant
 //! (RFC 8628) serves `tether login --device-code`.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -43,7 +44,7 @@ impl OAuthSource {
         let task = tokio::spawn(async move {
             let result = this.sign_in_locked().await;
             *lock(&this.signing_in) = None;
-            *lock(&this.sign_in_url) = None;
+            *lock(&this.sign_in_host) = None;
             result
         });
         let shared = async move {
@@ -56,9 +57,11 @@ impl OAuthSource {
         shared.boxed()
     }
 
-    /// The URL of the sign-in under way, for a user whose browser did not open.
-    pub fn sign_in_url(&self) -> Option<String> {
-        lock(&self.sign_in_url).clone()
+    /// Where the sign-in under way waits (the authorization server's host,
+    /// never the URL with its `state`), for a user whose browser did not
+    /// open.
+    pub fn sign_in_host(&self) -> Option<String> {
+        lock(&self.sign_in_host).clone()
     }
 
     pub(super) async fn sign_in_locked(&self) -> Result<(), AuthError> {
@@ -151,7 +154,7 @@ impl OAuthSource {
             }
         })?;
         let authz = Authorization::new(server, &creds, &redirect_uri, &found.resource, &scopes)?;
-        *lock(&self.sign_in_url) = Some(authz.url.to_string());
+        *lock(&self.sign_in_host) = authz.url.host_str().map(str::to_owned);
         self.present(&authz.url);
         let waiting = listener.wait(self.settings.auth_timeout, &self.label, authz.checker());
         let code = match pasted {
@@ -307,8 +310,21 @@ impl OAuthSource {
         scopes
     }
 
+    /// Opens the browser (or not) and says where the sign-in waits. The
+    /// authorization URL carries the request's `state`: it is printed whole
+    /// only to a person at a terminal, or to one who asked for it (`tether
+    /// login --no-browser`); a log (Claude Desktop copies a server's stderr
+    /// into its own) names only the host.
     pub(super) fn present(&self, url: &Url) {
-        let shown = url.as_str();
+        let asked = self.settings.interaction == Interaction::PrintUrl;
+        let shown = if asked || std::io::stderr().is_terminal() {
+            url.to_string()
+        } else {
+            format!(
+                "the sign-in page at {}",
+                url.host_str().unwrap_or("the authorization server")
+            )
+        };
         match self.settings.interaction {
             Interaction::Browser => match browser::open(url) {
                 Ok(()) => {
