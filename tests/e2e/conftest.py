@@ -6,6 +6,7 @@ built `tether` binary over stdio, as Claude Desktop would."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -118,3 +119,26 @@ async def sdk_client(url: str, *args: str, home: Path, env: dict[str, str] | Non
     )
     async with Client(params, mode="legacy", read_timeout_seconds=30, **kwargs) as client:
         yield client
+
+
+def keychain(home: Path, key: str) -> str | None:
+    """An item of the test's keychain namespace (`TETHER_HOME` names it),
+    read with secret-tool."""
+    r = subprocess.run(
+        ["secret-tool", "lookup", "service", f"Tether ({home})", "username", key], capture_output=True, text=True, timeout=20
+    )
+    return r.stdout if r.returncode == 0 and r.stdout else None
+
+
+def keychain_secret(home: Path, key: str) -> str | None:
+    """The secret of a keychain item: items are kept bound to where they may
+    be sent (`store::bound`), older ones hold the bare secret."""
+    value = keychain(home, key)
+    if value is None:
+        return None
+    try:
+        item = json.loads(value)
+    except ValueError:
+        return value
+    return item["secret"] if isinstance(item, dict) and item.get("tether_bound") == 1 else value
+

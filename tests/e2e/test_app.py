@@ -354,25 +354,26 @@ def test_an_npx_mcp_remote_entry_is_imported_in_one_click_and_its_token_moves_to
             wait(d, lambda: present(d, "[data-server=corp]"), what="the imported server in the list")
             shot(d, "imported")
 
-            # The server moves: Edit, a new URL, the token left as it is.
-            with FakeMcp() as moved:
-                moved.require_token = token
-                click(d, "[data-server=corp] [data-action=edit]")
-                wait(d, lambda: present(d, "#view-add[data-mode=edit]"), what="the edit form")
-                type_into(d, "#add-url", moved.url)
-                assert fresh(d, "#add-token", lambda e: e.get_attribute("value")) == ""
-                click(d, "#add-submit")
-                wait(d, lambda: (e := present(d, "#add-result")) is not None and e.is_displayed(), what="the saved edit")
-                shot(d, "edited")
-                servers = json.loads((user["tether_home"] / "config" / "servers.json").read_text())
-                assert servers["servers"]["corp"]["url"] == moved.url
-                env = {**os.environ, "TETHER_HOME": str(user["tether_home"])}
-                init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
-                # Claude Desktop's entry works, with the token from the keychain.
-                entry = json.loads(user["claude_config"].read_text())["mcpServers"]["corp"]
-                r = subprocess.run([entry["command"], *entry["args"]], input=json.dumps(init) + "\n", capture_output=True, text=True, timeout=30, env=env)
-                assert '"result"' in r.stdout, r.stdout + r.stderr
-                assert moved.seen and all(x.headers.get("authorization") == f"Bearer {token}" for x in moved.seen)
+            # The server moves to a new path on its origin: Edit, a new URL,
+            # the token left as it is (a token stays with its origin).
+            fake.seen.clear()
+            click(d, "[data-server=corp] [data-action=edit]")
+            wait(d, lambda: present(d, "#view-add[data-mode=edit]"), what="the edit form")
+            type_into(d, "#add-url", f"{fake.origin}/old-mcp")
+            assert fresh(d, "#add-token", lambda e: e.get_attribute("value")) == ""
+            click(d, "#add-submit")
+            wait(d, lambda: (e := present(d, "#add-result")) is not None and e.is_displayed(), what="the saved edit")
+            shot(d, "edited")
+            servers = json.loads((user["tether_home"] / "config" / "servers.json").read_text())
+            assert servers["servers"]["corp"]["url"] == f"{fake.origin}/old-mcp"
+            env = {**os.environ, "TETHER_HOME": str(user["tether_home"])}
+            init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+            # Claude Desktop's entry works, with the token from the keychain.
+            entry = json.loads(user["claude_config"].read_text())["mcpServers"]["corp"]
+            r = subprocess.run([entry["command"], *entry["args"]], input=json.dumps(init) + "\n", capture_output=True, text=True, timeout=30, env=env)
+            assert '"result"' in r.stdout, r.stdout + r.stderr
+            assert any(x.path == "/old-mcp" for x in fake.seen), "the new URL is used"
+            assert fake.seen and all(x.headers.get("authorization") == f"Bearer {token}" for x in fake.seen)
         after = json.loads(user["claude_config"].read_text())
         assert after["mcpServers"]["corp"]["command"] == str(APP.parent / "tether")
         assert after["mcpServers"]["corp"]["args"] == ["run", "corp"]

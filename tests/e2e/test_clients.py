@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bridge import ROOT, RawBridge, tether_bin
+from conftest import keychain_secret
 from fakes import FakeMcp
 
 FIXTURES = ROOT / "tests" / "fixtures" / "clients"
@@ -47,13 +48,6 @@ def put(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
-
-
-def keychain(home: Path, key: str) -> str | None:
-    r = subprocess.run(
-        ["secret-tool", "lookup", "service", f"Tether ({home})", "username", key], capture_output=True, text=True, timeout=20
-    )
-    return r.stdout if r.returncode == 0 and r.stdout else None
 
 
 def sidecar() -> str:
@@ -175,7 +169,7 @@ def test_import_moves_the_token_into_the_keychain_and_the_entry_runs_tether(home
         assert after["mcpServers"]["corp"] == {"command": sidecar(), "args": ["run", "corp"]}, "the env that held the token is gone"
         assert after["mcpServers"]["filesystem"] == config["mcpServers"]["filesystem"]
         assert after["preferences"] == config["preferences"]
-        assert keychain(home, "bearer:corp") == token
+        assert keychain_secret(home, "bearer:corp") == token
 
         r = tether("status", "corp", "--json", home=home, clients_home=clients_home)
         row = json.loads(r.stdout)["servers"][0]

@@ -22,7 +22,7 @@ import mcp.types as types
 import pytest
 
 from bridge import INIT, INITIALIZED, RawBridge, tether_bin
-from conftest import sdk_client
+from conftest import keychain, keychain_secret, sdk_client
 from fakes import FakeMcp
 from oauth_peer import OAuthMcp
 
@@ -70,12 +70,6 @@ def tether(*args: str, home: Path, env: dict[str, str] | None = None, input: str
     )
 
 
-def keychain(home: Path, key: str) -> str | None:
-    """An entry of the test's keychain namespace, read with secret-tool."""
-    r = subprocess.run(
-        ["secret-tool", "lookup", "service", f"Tether ({home})", "username", key], capture_output=True, text=True, timeout=20
-    )
-    return r.stdout if r.returncode == 0 and r.stdout else None
 
 
 def server_key(home: Path) -> str:
@@ -472,7 +466,8 @@ def test_a_bearer_token_added_once_is_sent_from_the_keychain(home):
             assert b.recv_response(1)["result"]
     config = (home / "config" / "servers.json").read_text()
     assert secret not in config
-    assert keychain(home, "bearer:corp") == secret
+    assert keychain_secret(home, "bearer:corp") == secret
+    assert json.loads(keychain(home, "bearer:corp"))["to"] == fake.origin, "bound to the server's origin"
     assert all(s.headers.get("authorization") == f"Bearer {secret}" for s in fake.seen)
     r = tether("remove", "corp", home=home)
     assert r.returncode == 0 and keychain(home, "bearer:corp") is None
@@ -480,20 +475,44 @@ def test_a_bearer_token_added_once_is_sent_from_the_keychain(home):
 
 def test_a_server_moved_to_a_new_url_keeps_its_token_when_asked_to(home):
     secret = "static-token-kept-4b8e0a"
-    with FakeMcp() as old, FakeMcp() as new:
-        new.require_token = secret
+    with FakeMcp() as old, FakeMcp() as elsewhere:
+        old.require_token = secret
         r = tether("add", "corp", "http://127.0.0.1:9/mcp", "--keep-token", "--bearer", home=home)
         assert r.returncode != 0 and "no token to keep" in r.stderr, r.stderr
-        assert tether("add", "corp", old.url, "--bearer", home=home, input=secret + "\n").returncode == 0
-        r = tether("add", "corp", new.url, "--bearer", "--keep-token", home=home, input="")
+        assert tether("add", "corp", f"{old.origin}/old-mcp", "--bearer", home=home, input=secret + "\n").returncode == 0
+        # A new path on the same origin: the token stays.
+        r = tether("add", "corp", old.url, "--bearer", "--keep-token", home=home, input="")
         assert r.returncode == 0, r.stderr
         assert "Updated corp" in r.stderr
         with RawBridge("run", "corp", home=home) as b:
             b.initialize()
             b.send(call(1))
             assert b.recv_response(1)["result"]
-        assert keychain(home, "bearer:corp") == secret
-        assert not old.seen, "the old URL is not used any more"
+        assert keychain_secret(home, "bearer:corp") == secret
+        assert all(s.path == "/mcp" for s in old.seen), "the old path is not used any more"
+        # Another origin: the token was given for this one, and is not kept.
+        r = tether("add", "corp", elsewhere.url, "--bearer", "--keep-token", home=home, input="")
+        assert r.returncode != 0 and "give the token again" in r.stderr, r.stderr
+        assert json.loads((home / "config" / "servers.json").read_text())["servers"]["corp"]["url"] == old.url
+
+
+def test_a_token_is_never_sent_where_the_server_list_was_edited_to_point(home):
+    """servers.json can be edited by any program of the user's without a
+    keychain prompt; the token is bound to its origin in the keychain."""
+    secret = "static-token-bound-7c1d2e"
+    with FakeMcp() as real, FakeMcp() as evil:
+        real.require_token = secret
+        assert tether("add", "corp", real.url, "--bearer", home=home, input=secret + "\n").returncode == 0
+        path = home / "config" / "servers.json"
+        listed = json.loads(path.read_text())
+        listed["servers"]["corp"]["url"] = evil.url
+        path.write_text(json.dumps(listed))
+        with RawBridge("run", "corp", home=home) as b:
+            b.send(INIT)
+            answer = b.recv_response(0, timeout=30)
+        assert "error" in answer and "was given for" in answer["error"]["message"], answer
+        for seen in evil.seen:
+            assert secret not in json.dumps(seen.headers), "the token reached the other server"
 
 
 def test_without_a_keychain_sign_in_fails_with_a_message_that_says_so(peer, home, tmp_path):

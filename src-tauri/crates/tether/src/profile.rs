@@ -22,9 +22,9 @@ use crate::config::{self, ConfigError, RunConfig, TransportMode};
 use crate::logging::{self, LogLevel};
 use crate::paths::Paths;
 use crate::servers::{AuthKind, ServerConfig, ServerRef, Servers, ServersError, Settings, key_for_url};
-use crate::store::keys;
 use crate::store::secrets::{LazyKeychain, Secret, Secrets};
 use crate::store::state::StateDir;
+use crate::store::{bound, keys};
 use crate::transport::InitializeCache;
 
 /// One server, resolved.
@@ -219,6 +219,7 @@ impl Profile {
             AuthKind::None => None,
             AuthKind::Bearer => Some(Arc::new(StaticToken::new(
                 &self.key,
+                &self.url,
                 self.secrets.clone(),
                 self.config.token_header.as_deref(),
             )?)),
@@ -234,11 +235,35 @@ impl Profile {
                     && self.config.client_secret_env.is_none()
                     && self.config.client_id.is_some()
                 {
-                    overrides.client_secret = self.secrets.get(&keys::server_client_secret(&self.key)).await?;
+                    overrides.client_secret = self.stored_client_secret().await?;
                 }
                 Some(self.oauth(&overrides, interaction, true)?)
             }
         })
+    }
+
+    /// The secret of this server's pre-registered client, from the keychain
+    /// (`tether add --client-secret`), when the server is still where it was
+    /// given for (`store::bound`).
+    async fn stored_client_secret(&self) -> Result<Option<Secret>, AuthError> {
+        let key = keys::server_client_secret(&self.key);
+        let Some(value) = self.secrets.get(&key).await? else {
+            return Ok(None);
+        };
+        let origin = bound::origin_of(&self.url);
+        let item = bound::open(value);
+        match &item.to {
+            Some(to) if *to != origin => Err(AuthError::Refused(format!(
+                "the client secret of {0} was given for {to}, and {0} now points at {origin}; \
+                 give it again with `tether add {0} <url> --client-id <id> --client-secret`",
+                self.key
+            ))),
+            Some(_) => Ok(Some(item.secret)),
+            None => {
+                self.secrets.set(&key, &bound::seal(&item.secret, &origin)).await?;
+                Ok(Some(item.secret))
+            }
+        }
     }
 
     /// The cache of the server's `initialize` answer.

@@ -225,14 +225,27 @@ async fn legacy_server(http: &OAuthHttp, mcp_url: &Url) -> Result<AuthServer, Au
     base.set_fragment(None);
     let mut meta = base.clone();
     meta.set_path("/.well-known/oauth-authorization-server");
+    let origin = base.as_str().trim_end_matches('/').to_owned();
     // 2025-03-26 §2.3.2: clients SHOULD send MCP-Protocol-Version here.
     if let Some(doc) = http.get_json(&meta, &[("mcp-protocol-version", "2025-03-26")]).await? {
-        // The metadata is the origin's own; its issuer is not the one it was
-        // fetched for in the RFC 8414 sense (no issuer was known), so it is
-        // taken as it states itself.
-        return parse_as(&doc, None);
+        // The metadata was fetched from the MCP server's origin, so its
+        // issuer must be of that origin (2025-03-26 §2.3.2: the
+        // authorization base URL is the MCP server's; RFC 8414 §3.3). A
+        // server that claims another origin's issuer (a company's identity
+        // provider, say) would be handed that issuer's registered client,
+        // and its secret, at its own token endpoint: refused.
+        let server = parse_as(&doc, None)?;
+        let same_origin = Url::parse(&server.issuer).is_ok_and(|i| i.origin() == mcp_url.origin());
+        if !same_origin {
+            return Err(AuthError::Refused(format!(
+                "{} publishes no protected resource metadata (RFC 9728), and its authorization server metadata names the issuer {} of another origin; \
+                 without the resource's metadata, only an issuer of the server's own origin is trusted (MCP 2025-03-26)",
+                redact_url(mcp_url),
+                server.issuer
+            )));
+        }
+        return Ok(server);
     }
-    let origin = base.as_str().trim_end_matches('/').to_owned();
     debug!("no authorization server metadata; using the 2025-03-26 default endpoints");
     Ok(AuthServer {
         issuer: origin.clone(),
@@ -311,6 +324,49 @@ fn strings(v: Option<&Value>) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::fake_http::{FakeHttp, Route};
+
+    fn metadata(issuer: &str, base: &str) -> serde_json::Value {
+        serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "registration_endpoint": format!("{base}/register"),
+            "code_challenge_methods_supported": ["S256"],
+        })
+    }
+
+    #[tokio::test]
+    async fn without_resource_metadata_the_authorization_server_must_be_the_mcp_server_s_origin() {
+        // A 2025-03-26 server (no RFC 9728 document) whose metadata claims a
+        // company's identity provider as its issuer: its clients (and their
+        // secrets) are keyed by that issuer, so the claim is refused.
+        let fake = FakeHttp::start(vec![Route::get(
+            "/.well-known/oauth-authorization-server",
+            metadata("https://idp.corp.example", "https://idp.corp.example"),
+        )])
+        .await;
+        let http = OAuthHttp::new().unwrap();
+        let mcp = Url::parse(&format!("{}/mcp", fake.base)).unwrap();
+        let e = discover(&http, &mcp, None, None).await.unwrap_err();
+        assert!(matches!(e, AuthError::Refused(_)), "{e}");
+        assert!(e.to_string().contains("idp.corp.example"), "{e}");
+
+        // An issuer of its own origin is what 2025-03-26 describes (with a
+        // path, as the conformance suite's back-compat scenario has it).
+        let own = FakeHttp::start_with(|base| {
+            vec![Route::get(
+                "/.well-known/oauth-authorization-server",
+                metadata(&format!("{base}/oauth"), base),
+            )]
+        })
+        .await;
+        let mcp = Url::parse(&format!("{}/mcp", own.base)).unwrap();
+        let found = discover(&http, &mcp, None, None).await.unwrap();
+        assert_eq!(found.server.issuer, format!("{}/oauth", own.base));
+        assert_eq!(found.server.token_endpoint, format!("{}/token", own.base));
+    }
+
     use serde_json::json;
 
     fn u(s: &str) -> Url {

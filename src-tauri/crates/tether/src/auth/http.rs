@@ -139,9 +139,21 @@ impl OAuthHttp {
             .await
             .map_err(|e| HttpError(format!("{}: {}", redact_url(&url), describe(&e))))?;
         let status = resp.status();
+        if status.is_server_error() {
+            // The server is down or overloaded: a transport failure, tried
+            // again later, not an answer about the grant.
+            return Err(HttpError(format!("{}: HTTP {}", redact_url(&url), status.as_u16())));
+        }
         let content_type = resp.headers().get(CONTENT_TYPE).cloned();
         let body = read_limited(resp).await.map_err(HttpError)?;
         let (status, body, json) = normalize(status.as_u16(), content_type.as_ref(), body);
+        // A refusal without an OAuth error body (RFC 6749 §5.2 asks for one)
+        // is still a refusal: give it one, named after its status.
+        let (body, json) = if (400..500).contains(&status) && !json {
+            (format!(r#"{{"error":"http_{status}"}}"#).into_bytes(), true)
+        } else {
+            (body, json)
+        };
         let mut out = ::http::Response::builder().status(status);
         if json {
             out = out.header(CONTENT_TYPE, "application/json");
@@ -373,7 +385,7 @@ mod tests {
         let text = unreadable("expires_in", &e);
         assert_eq!(text, "this field is missing or of the wrong type: expires_in");
         assert!(!e.to_string().is_empty() && !text.contains("eyJ"));
-        let e = serde_json::from_str::<u64>("{").unwrap_err();
+        let e = serde_json::from_str::<u64>("<html>").unwrap_err();
         assert_eq!(unreadable("", &e), "the body is not JSON");
     }
 

@@ -11,6 +11,8 @@
 pub mod browser;
 pub mod challenge;
 pub mod discovery;
+#[cfg(test)]
+pub(crate) mod fake_http;
 pub mod flow;
 pub mod http;
 pub mod loopback;

@@ -45,6 +45,11 @@ pub struct TokenSet {
     pub issuer: String,
     pub client_id: String,
     pub resource: String,
+    /// The token endpoint that issued them: the refresh token goes there and
+    /// nowhere else, whatever a state file says later (absent in sets of
+    /// earlier versions, which take it at their next refresh).
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
 }
 
 impl fmt::Debug for TokenSet {
@@ -57,17 +62,18 @@ impl fmt::Debug for TokenSet {
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
             .field("resource", &self.resource)
+            .field("token_endpoint", &self.token_endpoint)
             .finish()
     }
 }
 
 impl TokenSet {
-    /// Builds the set from a token response. `previous_refresh` is kept
-    /// when the response has no new refresh token.
+    /// Builds the set from `server`'s token response. `previous_refresh` is
+    /// kept when the response has no new refresh token.
     pub fn from_response(
         resp: &BasicTokenResponse,
         previous_refresh: Option<&str>,
-        issuer: &str,
+        server: &AuthServer,
         client_id: &str,
         resource: &str,
     ) -> Self {
@@ -83,10 +89,17 @@ impl TokenSet {
                 .scopes()
                 .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
             obtained_at,
-            issuer: issuer.to_owned(),
+            issuer: server.issuer.clone(),
             client_id: client_id.to_owned(),
             resource: resource.to_owned(),
+            token_endpoint: Some(server.token_endpoint.clone()),
         }
+    }
+
+    /// Whether a refresh token may go to `token_endpoint`: the one that
+    /// issued it.
+    pub fn refreshes_at(&self, token_endpoint: &str) -> bool {
+        self.token_endpoint.as_deref().is_none_or(|e| e == token_endpoint)
     }
 
     /// Seconds until expiry (negative once expired); `None` when unknown.
@@ -107,6 +120,55 @@ impl TokenSet {
     /// Reads the keychain value; `None` when it is not a token set.
     pub fn from_secret(s: &crate::store::secrets::Secret) -> Option<Self> {
         serde_json::from_str(s.expose()).ok()
+    }
+}
+
+/// Refuses an access token made for another server: a JWT access token
+/// (RFC 9068 §2.2) names its audience in `aud`, and one whose `aud` leaves
+/// out `resource` was not issued for it (RFC 8707 §2: many authorization
+/// servers ignore `resource`, and such a token would carry another
+/// server's authority to this one, or this server's consent to another).
+/// An audience matches when it is the resource, or a URL of the same origin
+/// whose path contains the resource's (as `resource` metadata does, RFC 9728
+/// §3.3). Opaque tokens, and JWTs without `aud`, say nothing and pass.
+pub fn check_audience(access_token: &str, resource: &str) -> Result<(), AuthError> {
+    let Some(aud) = jwt_audience(access_token) else {
+        return Ok(());
+    };
+    let Ok(resource_url) = url::Url::parse(resource) else {
+        return Ok(());
+    };
+    let matches = |a: &str| {
+        a.trim_end_matches('/') == resource.trim_end_matches('/')
+            || super::discovery::check_resource(a, &resource_url).is_ok()
+    };
+    if aud.iter().any(|a| matches(a)) {
+        Ok(())
+    } else {
+        Err(AuthError::Refused(format!(
+            "the access token is for {} (its \"aud\"), not for {resource}; it is not sent. \
+             Configure the authorization server to honour the resource parameter (RFC 8707) for this server",
+            aud.iter().map(|a| server_text(a)).collect::<Vec<_>>().join(", ")
+        )))
+    }
+}
+
+/// The `aud` of a JWT (a string or a list), if the token is one.
+fn jwt_audience(token: &str) -> Option<Vec<String>> {
+    use base64::Engine;
+    let mut parts = token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    match claims.get("aud")? {
+        serde_json::Value::String(a) => Some(vec![a.clone()]),
+        serde_json::Value::Array(list) => Some(list.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect()),
+        _ => None,
     }
 }
 
@@ -163,7 +225,11 @@ pub fn oauth_client(
 #[derive(Debug)]
 pub enum Refreshed {
     Tokens(Box<BasicTokenResponse>),
-    /// `invalid_grant`: the refresh token is expired, revoked or already used.
+    /// The authorization server refused the refresh token: `invalid_grant`
+    /// (expired, revoked, already used), or any other answer that is not a
+    /// transient failure (`invalid_request`, a code of its own, a 400
+    /// without a body, an unreadable answer). Only a new sign-in helps;
+    /// trying again would fail again.
     Rejected(String),
 }
 
@@ -206,13 +272,21 @@ pub async fn refresh(
     }
     match req.request_async(http).await {
         Ok(resp) => Ok(Refreshed::Tokens(Box::new(resp))),
-        Err(RequestTokenError::ServerResponse(e)) if *e.error() == BasicErrorResponseType::InvalidGrant => {
-            Ok(Refreshed::Rejected(
-                e.error_description()
-                    .map_or_else(|| "invalid_grant".into(), |d| server_text(d)),
-            ))
+        Err(RequestTokenError::ServerResponse(e)) => {
+            let code = match e.error() {
+                BasicErrorResponseType::Extension(c) => server_text(c),
+                other => other.as_ref().to_owned(),
+            };
+            Ok(Refreshed::Rejected(match e.error_description() {
+                Some(d) => format!("{code}: {}", server_text(d)),
+                None => code,
+            }))
         }
-        Err(e) => Err(token_error(e, &server.issuer, "refreshing the access token")),
+        // Network failures and 5xx are transient: the caller tries again.
+        Err(e @ RequestTokenError::Request(_)) => Err(token_error(e, &server.issuer, "refreshing the access token")),
+        Err(e) => Ok(Refreshed::Rejected(
+            token_error(e, &server.issuer, "refreshing the access token").to_string(),
+        )),
     }
 }
 
@@ -336,6 +410,15 @@ mod tests {
         }
     }
 
+    /// What a failed refresh says, refused or failed.
+    fn refusal(r: Result<Refreshed, AuthError>) -> String {
+        match r {
+            Ok(Refreshed::Rejected(why)) => why,
+            Ok(Refreshed::Tokens(_)) => panic!("the refresh was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     fn public_client() -> ClientCredentials {
         ClientCredentials {
             client_id: "c".into(),
@@ -355,10 +438,7 @@ mod tests {
         ] {
             let server = fake_server(fake_token_endpoint(200, body).await);
             let http = OAuthHttp::new().unwrap();
-            let e = refresh(&http, &server, &public_client(), "old", "https://r.example/", &[])
-                .await
-                .unwrap_err()
-                .to_string();
+            let e = refusal(refresh(&http, &server, &public_client(), "old", "https://r.example/", &[]).await);
             assert!(!e.contains("SECRET"), "a token reached the message: {e}");
             assert!(e.contains("cannot read") && e.contains("wrong type"), "{e}");
         }
@@ -369,12 +449,79 @@ mod tests {
         let body = r#"{"error":"invalid_request","error_description":"bad\u001b[2J\nrequest"}"#;
         let server = fake_server(fake_token_endpoint(400, body).await);
         let http = OAuthHttp::new().unwrap();
-        let e = refresh(&http, &server, &public_client(), "old", "https://r.example/", &[])
-            .await
-            .unwrap_err()
-            .to_string();
+        let e = refusal(refresh(&http, &server, &public_client(), "old", "https://r.example/", &[]).await);
         assert!(e.contains("invalid_request: bad [2J request"), "{e}");
         assert!(!e.chars().any(char::is_control), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refresh_refused_for_any_reason_but_a_transient_one_asks_for_a_new_sign_in() {
+        for (status, body) in [
+            (400, r#"{"error":"invalid_grant"}"#),
+            (
+                400,
+                r#"{"error":"invalid_request","error_description":"refresh_token too old"}"#,
+            ),
+            (400, r#"{"error":"custom_code_42"}"#),
+            (400, ""),
+            (401, "<html>nope</html>"),
+            (200, r#"{"token_type":"bearer"}"#),
+        ] {
+            let server = fake_server(fake_token_endpoint(status, body).await);
+            let http = OAuthHttp::new().unwrap();
+            let r = refresh(&http, &server, &public_client(), "old", "https://r.example/", &[]).await;
+            assert!(matches!(r, Ok(Refreshed::Rejected(_))), "{status} {body}: {r:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_that_meets_a_server_error_is_transient() {
+        let server = fake_server(fake_token_endpoint(503, "<html>down</html>").await);
+        let http = OAuthHttp::new().unwrap();
+        let r = refresh(&http, &server, &public_client(), "old", "https://r.example/", &[]).await;
+        assert!(matches!(r, Err(AuthError::Unreachable { .. })), "{r:?}");
+    }
+
+    fn jwt(claims: serde_json::Value) -> String {
+        use base64::Engine;
+        let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        format!(
+            "{}.{}.{}",
+            enc(br#"{"alg":"RS256","typ":"at+jwt"}"#),
+            enc(claims.to_string().as_bytes()),
+            enc(b"signature")
+        )
+    }
+
+    #[test]
+    fn a_jwt_access_token_for_another_audience_is_refused() {
+        let resource = "https://mcp.corp.example/mcp";
+        let e = check_audience(
+            &jwt(serde_json::json!({"aud": "https://hr.corp.example/api"})),
+            resource,
+        )
+        .unwrap_err();
+        assert!(matches!(e, AuthError::Refused(_)), "{e}");
+        assert!(e.to_string().contains("hr.corp.example"), "{e}");
+        assert!(check_audience(&jwt(serde_json::json!({"aud": ["api://default"]})), resource).is_err());
+    }
+
+    #[test]
+    fn a_jwt_for_this_resource_an_opaque_token_and_a_jwt_without_aud_pass() {
+        let resource = "https://mcp.corp.example/mcp";
+        for aud in [
+            serde_json::json!("https://mcp.corp.example/mcp"),
+            serde_json::json!("https://mcp.corp.example/mcp/"),
+            serde_json::json!(["other", "https://mcp.corp.example/"]),
+        ] {
+            assert!(
+                check_audience(&jwt(serde_json::json!({ "aud": aud })), resource).is_ok(),
+                "{aud}"
+            );
+        }
+        assert!(check_audience(&jwt(serde_json::json!({"sub": "ann"})), resource).is_ok());
+        assert!(check_audience("opaque-token-value", resource).is_ok());
+        assert!(check_audience("a.b.c", resource).is_ok(), "not base64 JSON: not a JWT");
     }
 
     fn response(json: &str) -> BasicTokenResponse {
@@ -386,7 +533,7 @@ mod tests {
         let t = TokenSet::from_response(
             &response(r#"{"access_token":"a","token_type":"bearer","expires_in":3600}"#),
             Some("old-rt"),
-            "https://as",
+            &fake_server("https://as/token".into()),
             "c",
             "https://x/mcp",
         );
@@ -396,7 +543,7 @@ mod tests {
         let t = TokenSet::from_response(
             &response(r#"{"access_token":"a","token_type":"bearer","refresh_token":"new","scope":"x y"}"#),
             Some("old"),
-            "i",
+            &fake_server("https://as/token".into()),
             "c",
             "r",
         );
@@ -410,7 +557,7 @@ mod tests {
         let t = TokenSet::from_response(
             &response(r#"{"access_token":"SECRET-A","token_type":"bearer","refresh_token":"SECRET-R"}"#),
             None,
-            "i",
+            &fake_server("https://as/token".into()),
             "c",
             "r",
         );

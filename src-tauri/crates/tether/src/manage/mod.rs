@@ -39,6 +39,11 @@ pub enum ManageError {
     /// `--keep-token` for a server that has no token to keep.
     #[error("{0} has no token to keep: it is not a server with a token yet; give the token")]
     NoTokenToKeep(String),
+    /// `--keep-token` for a server that moves to another origin.
+    #[error(
+        "the token of {name} was given for {from}; Tether does not send it to {to}: give the token again for the new address"
+    )]
+    OriginChanged { name: String, from: String, to: String },
     /// An import whose name is taken by a server with another URL.
     #[error(
         "a server named {name} already exists with another URL ({url}); rename the entry in {file} and import again"

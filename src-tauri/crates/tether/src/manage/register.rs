@@ -16,10 +16,10 @@ use crate::clients::{self, Candidate};
 use crate::config;
 use crate::paths::Paths;
 use crate::profile::{OAuthOverrides, Profile, secrets_for};
-use crate::servers::{self, AuthKind, ServerConfig, Servers};
-use crate::store::keys;
+use crate::servers::{self, AuthKind, ServerConfig, Servers, ServersError};
 use crate::store::secrets::Secret;
 use crate::store::state::StateDir;
+use crate::store::{bound, keys};
 
 /// What happens to a server's static token.
 #[derive(Debug, Clone)]
@@ -56,17 +56,58 @@ pub fn check_keep_token(name: &str, existing: Option<&ServerConfig>) -> Result<(
     }
 }
 
+/// A kept token stays with its origin: a server that moves to another
+/// origin needs its token given again (a token given for one server is
+/// never sent to another, `store::bound`).
+async fn check_kept_token_origin(
+    paths: &Paths,
+    name: &str,
+    existing: &ServerConfig,
+    new_url: &str,
+) -> Result<(), ManageError> {
+    let new_origin = origin(new_url)?;
+    let stored = secrets_for(paths)
+        .get(&keys::static_token(name))
+        .await?
+        .map(bound::open);
+    let given_for = match stored.as_ref().and_then(|b| b.to.clone()) {
+        Some(to) => to,
+        None => origin(&existing.url)?,
+    };
+    if given_for == new_origin {
+        Ok(())
+    } else {
+        Err(ManageError::OriginChanged {
+            name: name.to_owned(),
+            from: given_for,
+            to: new_origin,
+        })
+    }
+}
+
+fn origin(url: &str) -> Result<String, ManageError> {
+    let u = url::Url::parse(url).map_err(|_| ServersError::BadUrl(url.to_owned()))?;
+    Ok(bound::origin_of(&u))
+}
+
 /// Adds or changes a named server. Returns whether it existed.
 pub async fn register(paths: &Paths, r: &Registration) -> Result<bool, ManageError> {
     servers::check_name(&r.name)?;
     let list = Servers::new(&paths.config);
     let mut file = list.load()?;
     if matches!(r.token, Some(TokenChange::Keep)) {
-        check_keep_token(&r.name, file.servers.get(&r.name))?;
+        let existing = file.servers.get(&r.name);
+        check_keep_token(&r.name, existing)?;
+        if let Some(existing) = existing {
+            check_kept_token_origin(paths, &r.name, existing, &r.config.url).await?;
+        }
     }
     let secrets = secrets_for(paths);
+    let origin = origin(&r.config.url)?;
     if let Some(TokenChange::Replace(token)) = &r.token {
-        secrets.set(&keys::static_token(&r.name), token).await?;
+        secrets
+            .set(&keys::static_token(&r.name), &bound::seal(token, &origin))
+            .await?;
         let state = StateDir::new(&paths.state);
         let mut facts = state.server(&r.name)?;
         facts.url = r.config.url.clone();
@@ -74,7 +115,9 @@ pub async fn register(paths: &Paths, r: &Registration) -> Result<bool, ManageErr
         state.save_server(&r.name, &facts)?;
     }
     if let Some(secret) = &r.client_secret {
-        secrets.set(&keys::server_client_secret(&r.name), secret).await?;
+        secrets
+            .set(&keys::server_client_secret(&r.name), &bound::seal(secret, &origin))
+            .await?;
     }
     let existed = file.servers.insert(r.name.clone(), r.config.clone()).is_some();
     list.save(&file)?;

@@ -23,9 +23,10 @@ pub fn server_client_secret(server: &str) -> String {
     format!("client-secret:server:{server}")
 }
 
-/// The secret of the client registered with `issuer`.
-pub fn issuer_client_secret(issuer: &str) -> String {
-    format!("client-secret:{issuer}")
+/// The secret of the client registered with `issuer` for `resource`
+/// (`None`: the one client per issuer of earlier versions).
+pub fn issuer_client_secret(issuer: &str, resource: Option<&str>) -> String {
+    format!("client-secret:{}", super::state::client_key(issuer, resource))
 }
 
 /// Part `i` of a value split over several items.
@@ -45,8 +46,12 @@ mod tests {
         assert_eq!(static_token("corp"), "bearer:corp");
         assert_eq!(server_client_secret("corp"), "client-secret:server:corp");
         assert_eq!(
-            issuer_client_secret("https://as.example"),
+            issuer_client_secret("https://as.example", None),
             "client-secret:https://as.example"
+        );
+        assert_eq!(
+            issuer_client_secret("https://as.example", Some("https://mcp.example/mcp")),
+            "client-secret:https://as.example https://mcp.example/mcp"
         );
         assert_eq!(part("tokens:linear", 2), "tokens:linear#2");
     }

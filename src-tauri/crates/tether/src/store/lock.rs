@@ -75,6 +75,46 @@ impl ServerLock {
     }
 }
 
+/// A short lock on one of Tether's shared files, taken by a blocking call
+/// (its holder only reads and writes one small file).
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Takes the lock `name` in `dir`, waiting up to `timeout`.
+    pub fn blocking(dir: &Path, name: &str, timeout: Duration) -> Result<Self, LockError> {
+        let path = dir.join(format!("{}.lock", file_stem(name)));
+        let open_err = |source| LockError::Open {
+            path: path.clone(),
+            source,
+        };
+        crate::logging::create_private_dir(dir).map_err(open_err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(open_err)?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(open_err(e)),
+            }
+            if started.elapsed() >= timeout {
+                return Err(LockError::Timeout {
+                    server: name.to_owned(),
+                    secs: timeout.as_secs(),
+                });
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

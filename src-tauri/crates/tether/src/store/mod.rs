@@ -3,6 +3,7 @@
 //! and cross-process locks so that several bridges and the app agree
 //! ([`lock`]).
 
+pub mod bound;
 pub mod files;
 pub mod keys;
 pub mod lock;

@@ -90,4 +90,11 @@ pub struct RegisteredClient {
     /// When the secret expires (RFC 7591 §3.2.1; 0 or absent: never).
     #[serde(default)]
     pub client_secret_expires_at: Option<i64>,
+    /// The token endpoint the client was registered for: its secret goes
+    /// there and nowhere else (absent in records of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// The registration endpoint that issued it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
 }

@@ -17,6 +17,22 @@ use serde::{Deserialize, Serialize};
 use super::files::{FileError, file_stem, read_json, write_json};
 use super::oauth::{AuthServer, RegisteredClient};
 
+/// How long saving a client record may wait for another process's.
+const CLIENTS_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The key of a registered client in `clients.json`: its issuer, then the
+/// resource (the MCP server) it was registered for. A client is never shared
+/// by two MCP servers: an identity provider remembers consent per client, so
+/// a shared one would let a new server's sign-in complete on consent given
+/// for another (a confused deputy). A space cannot occur in a URL, so the
+/// key is unambiguous; the issuer alone is the key of older records.
+pub fn client_key(issuer: &str, resource: Option<&str>) -> String {
+    match resource {
+        Some(r) => format!("{issuer} {r}"),
+        None => issuer.to_owned(),
+    }
+}
+
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
     SystemTime::now()
@@ -178,25 +194,43 @@ impl StateDir {
         Ok(())
     }
 
-    /// The client registered with `issuer`, if any.
-    pub fn client(&self, issuer: &str) -> Result<Option<RegisteredClient>, FileError> {
-        Ok(self.clients()?.remove(issuer))
+    /// The client registered with `issuer` for `resource` (`None`: the one
+    /// client per issuer of earlier versions, kept to refresh the tokens it
+    /// was given), if any.
+    pub fn client(&self, issuer: &str, resource: Option<&str>) -> Result<Option<RegisteredClient>, FileError> {
+        Ok(self.clients()?.remove(&client_key(issuer, resource)))
     }
 
-    /// Every registered client, by issuer.
+    /// Every registered client, by `client_key`.
     pub fn clients(&self) -> Result<BTreeMap<String, RegisteredClient>, FileError> {
         Ok(read_json(&self.clients_path())?.unwrap_or_default())
     }
 
-    /// Records (or, with `None`, forgets) the client of `issuer`. Callers
-    /// hold the issuer's lock, so two registrations cannot interleave.
-    pub fn save_client(&self, issuer: &str, record: Option<&RegisteredClient>) -> Result<(), FileError> {
+    /// Records (or, with `None`, forgets) the client of `issuer` for
+    /// `resource`. The file holds every issuer's clients, so its
+    /// read-modify-write is done under a lock of its own: two servers
+    /// registering at once, with one issuer or two, both keep their record.
+    pub fn save_client(
+        &self,
+        issuer: &str,
+        resource: Option<&str>,
+        record: Option<&RegisteredClient>,
+    ) -> Result<(), FileError> {
+        let path = self.clients_path();
+        let _guard =
+            super::lock::FileLock::blocking(&self.locks(), "clients.json", CLIENTS_LOCK_WAIT).map_err(|e| {
+                FileError::Write {
+                    path: path.clone(),
+                    source: std::io::Error::other(e),
+                }
+            })?;
         let mut all = self.clients()?;
+        let key = client_key(issuer, resource);
         match record {
-            Some(r) => all.insert(issuer.to_owned(), r.clone()),
-            None => all.remove(issuer),
+            Some(r) => all.insert(key, r.clone()),
+            None => all.remove(&key),
         };
-        write_json(&self.clients_path(), &all)
+        write_json(&path, &all)
     }
 
     /// Writes the status of server `key`.
@@ -235,10 +269,21 @@ mod tests {
             registered_at: 1,
             has_secret: false,
             client_secret_expires_at: None,
+            token_endpoint: Some("https://as.example/token".into()),
+            registration_endpoint: None,
         };
-        dir.save_client("https://as.example", Some(&c)).unwrap();
-        assert_eq!(dir.client("https://as.example").unwrap(), Some(c));
-        assert_eq!(dir.client("https://other.example").unwrap(), None);
+        dir.save_client("https://as.example", Some("https://a.example/mcp"), Some(&c))
+            .unwrap();
+        assert_eq!(
+            dir.client("https://as.example", Some("https://a.example/mcp")).unwrap(),
+            Some(c.clone())
+        );
+        assert_eq!(
+            dir.client("https://as.example", Some("https://b.example/mcp")).unwrap(),
+            None,
+            "a client is the resource's own"
+        );
+        assert_eq!(dir.client("https://other.example", None).unwrap(), None);
         dir.forget_server("linear").unwrap();
         assert_eq!(dir.server("linear").unwrap(), ServerFacts::default());
         std::fs::remove_dir_all(root).unwrap();

@@ -11,7 +11,8 @@ use tracing::warn;
 use super::{OAuthSource, REFRESH_LOCK_WAIT};
 use crate::auth::AuthError;
 use crate::auth::discovery;
-use crate::auth::tokens;
+use crate::auth::discovery::AuthServer;
+use crate::auth::tokens::{self, TokenSet};
 use crate::store::keys;
 use crate::store::lock::ServerLock;
 use crate::store::state::Health;
@@ -28,22 +29,21 @@ impl OAuthSource {
         let mut revoked = false;
         if let Some(t) = &stored {
             let server = match self.cached_server(&facts) {
-                Some(s) => Some(s),
-                None => discovery::authorization_server(&self.http, &t.issuer).await.ok(),
+                Some(s) if t.refreshes_at(&s.token_endpoint) => Some(s),
+                _ => discovery::authorization_server(&self.http, &t.issuer).await.ok(),
             };
-            if let Some(server) = server {
-                let creds = self.refresh_credentials(&server, t).await?;
-                // Revoking the refresh token ends the whole grant (RFC 7009 §2.1).
-                let (token, kind) = match &t.refresh_token {
-                    Some(r) => (r.as_str(), tokens::TokenKind::Refresh),
-                    None => (t.access_token.as_str(), tokens::TokenKind::Access),
-                };
-                match tokens::revoke(&self.http, &server, &creds, token, kind).await {
+            match server {
+                Some(server) if revocable_by(t, &server) => match self.revoke(&server, t).await {
                     Ok(r) => revoked = r,
                     Err(e) => {
                         warn!(server = %self.label, error = %e, "revocation failed; the tokens are removed anyway")
                     }
-                }
+                },
+                Some(_) => warn!(
+                    server = %self.label,
+                    "the revocation endpoint is not where the tokens came from; they are removed without it"
+                ),
+                None => {}
             }
         }
         self.secrets.delete(&keys::tokens(&self.key)).await?;
@@ -60,5 +60,28 @@ impl OAuthSource {
         }
         self.write_status(Health::NeedsSignIn, None);
         Ok(revoked)
+    }
+
+    /// Revokes `t` at `server` (RFC 7009): the refresh token, which ends the
+    /// whole grant (§2.1), else the access token.
+    async fn revoke(&self, server: &AuthServer, t: &TokenSet) -> Result<bool, AuthError> {
+        let creds = self.refresh_credentials(server, t).await?;
+        let (token, kind) = match &t.refresh_token {
+            Some(r) => (r.as_str(), tokens::TokenKind::Refresh),
+            None => (t.access_token.as_str(), tokens::TokenKind::Access),
+        };
+        tokens::revoke(&self.http, server, &creds, token, kind).await
+    }
+}
+
+/// Whether `server`'s revocation endpoint may receive `t`'s tokens: it is
+/// of the origin of the token endpoint that issued them (kept with the
+/// tokens in the keychain), so edited metadata cannot collect them.
+fn revocable_by(t: &TokenSet, server: &AuthServer) -> bool {
+    let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+    let issued_by = t.token_endpoint.as_deref().unwrap_or(&server.token_endpoint);
+    match server.revocation_endpoint.as_deref() {
+        Some(r) => origin(r).is_some_and(|o| Some(o) == origin(issued_by)),
+        None => true,
     }
 }

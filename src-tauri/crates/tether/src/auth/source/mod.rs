@@ -157,6 +157,15 @@ impl OAuthSource {
         }))
     }
 
+    /// The registrar of this source's clients.
+    fn registrar(&self) -> super::registration::Registrar<'_> {
+        super::registration::Registrar {
+            http: &self.http,
+            state: &self.state,
+            secrets: &self.secrets,
+        }
+    }
+
     /// The token set in memory, loading it once.
     async fn load(&self) -> Result<Option<TokenSet>, AuthError> {
         if !self.loaded.load(Ordering::Acquire) {
@@ -257,6 +266,10 @@ impl TokenSource for OAuthSource {
                     Ok(new) => return Ok(Some(AccessToken::new(new.access_token))),
                     // Send the old one: the 401 it gets leads to sign-in.
                     Err(AuthError::SignInRequired(_)) => {}
+                    // The authorization server is unreachable for now (the
+                    // timer tries again with backoff): a token that has not
+                    // expired yet may still be taken.
+                    Err(AuthError::Unreachable { .. }) if !t.expires_within(0) => {}
                     Err(e) => return Err(e),
                 }
             }

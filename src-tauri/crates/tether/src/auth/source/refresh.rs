@@ -20,10 +20,10 @@ use crate::auth::challenge::split_scopes;
 use crate::auth::discovery::{self, AuthServer};
 use crate::auth::registration::{AuthMethod, ClientCredentials};
 use crate::auth::tokens::{self, Refreshed, TokenSet};
-use crate::store::keys;
 use crate::store::lock::ServerLock;
 use crate::store::oauth::RegistrationKind;
 use crate::store::state::{Health, ServerFacts, now};
+use crate::store::{bound, keys};
 use crate::sync::lock;
 
 impl OAuthSource {
@@ -110,9 +110,17 @@ impl OAuthSource {
         };
         let facts = self.state.server(&self.key)?;
         let server = match self.cached_server(&facts) {
-            Some(s) => s,
-            None => discovery::authorization_server(&self.http, &stored.issuer).await?,
+            Some(s) if stored.refreshes_at(&s.token_endpoint) => s,
+            // None kept, or one that disagrees with the tokens (the state file
+            // is anyone's to edit): ask the issuer the tokens came from.
+            _ => discovery::authorization_server(&self.http, &stored.issuer).await?,
         };
+        if !stored.refreshes_at(&server.token_endpoint) {
+            // The refresh token goes back only where it came from: a state
+            // file or metadata that now names another endpoint does not get
+            // it (`TokenSet::token_endpoint`, kept in the keychain).
+            return Err(self.moved_endpoint(stored.token_endpoint.as_deref(), &server.token_endpoint));
+        }
         let creds = self.refresh_credentials(&server, &stored).await?;
         let scopes = stored
             .scope
@@ -124,10 +132,11 @@ impl OAuthSource {
                 let new = TokenSet::from_response(
                     &resp,
                     Some(&refresh_token),
-                    &stored.issuer,
+                    &server,
                     &stored.client_id,
                     &stored.resource,
                 );
+                tokens::check_audience(&new.access_token, &new.resource)?;
                 self.save(new.clone(), |_| {}).await?;
                 info!(server = %self.label, expires_in = new.remaining(), "access token refreshed");
                 self.write_status(Health::SignedIn, None);
@@ -153,6 +162,18 @@ impl OAuthSource {
             .filter(|s| Some(&s.issuer) == facts.issuer.as_ref())
     }
 
+    /// The refusal to send a client secret to a token endpoint it was not
+    /// given for (the metadata or the state file now names another).
+    fn moved_endpoint(&self, was: Option<&str>, now: &str) -> AuthError {
+        AuthError::Refused(format!(
+            "the client of {} was registered for the token endpoint {}, and the metadata now names {now}; \
+             its secret is not sent there: sign in again with `tether login {}`",
+            self.label,
+            was.unwrap_or("another one"),
+            self.key
+        ))
+    }
+
     /// The client a stored token was issued to, with its secret.
     pub(super) async fn refresh_credentials(
         &self,
@@ -164,11 +185,36 @@ impl OAuthSource {
         {
             return Ok(pre.credentials(server));
         }
-        if let Some(record) = self.state.client(&server.issuer)?
-            && record.client_id == t.client_id
-        {
+        // The client registered for this resource, or (tokens from before
+        // clients were per resource) the issuer's one shared client.
+        for resource in [Some(t.resource.as_str()), None] {
+            let Some(record) = self.state.client(&server.issuer, resource)? else {
+                continue;
+            };
+            if record.client_id != t.client_id {
+                continue;
+            }
+            if record
+                .token_endpoint
+                .as_deref()
+                .is_some_and(|e| e != server.token_endpoint)
+            {
+                return Err(self.moved_endpoint(record.token_endpoint.as_deref(), &server.token_endpoint));
+            }
             let secret = if record.has_secret {
-                self.secrets.get(&keys::issuer_client_secret(&server.issuer)).await?
+                let key = keys::issuer_client_secret(&server.issuer, resource);
+                match self.secrets.get(&key).await?.map(bound::open) {
+                    Some(b) if b.to.is_none() => {
+                        // Kept before secrets were bound: bound now, at first use.
+                        self.secrets
+                            .set(&key, &bound::seal(&b.secret, &server.token_endpoint))
+                            .await?;
+                        Some(b.secret)
+                    }
+                    Some(b) if b.allows(&server.token_endpoint) => Some(b.secret),
+                    Some(b) => return Err(self.moved_endpoint(b.to.as_deref(), &server.token_endpoint)),
+                    None => None,
+                }
             } else {
                 None
             };

@@ -126,22 +126,22 @@ impl OAuthSource {
             Some(port) => Listener::bind_exact(port).await?,
             None => {
                 let facts = self.state.server(&self.key)?;
-                let preferred = registration::registered_port(&self.state, &server.issuer).or(facts.callback_port);
+                let preferred =
+                    registration::registered_port(&self.state, &server.issuer, &found.resource).or(facts.callback_port);
                 Listener::bind(preferred).await?
             }
         };
-        let redirect_uri = listener.redirect_uri();
-        let creds = registration::client_for(
-            &self.http,
-            &self.state,
-            &self.secrets,
-            server,
-            &redirect_uri,
-            &scopes,
-            &self.settings.prefs,
-        )
-        .await
-        .map_err(|e| {
+        let client = self
+            .registrar()
+            .client_for(
+                server,
+                &found.resource,
+                &listener.redirect_uri(),
+                &scopes,
+                &self.settings.prefs,
+            )
+            .await
+            .map_err(|e| {
             if server.synthesized {
                 // Nothing says this server does OAuth at all.
                 AuthError::Discovery(format!(
@@ -153,6 +153,7 @@ impl OAuthSource {
                 e
             }
         })?;
+        let (creds, redirect_uri) = (client.credentials, client.redirect_uri);
         let authz = Authorization::new(server, &creds, &redirect_uri, &found.resource, &scopes)?;
         *lock(&self.sign_in_host) = authz.url.host_str().map(str::to_owned);
         self.present(&authz.url);
@@ -217,7 +218,8 @@ impl OAuthSource {
         callback_port: Option<u16>,
     ) -> Result<(), AuthError> {
         let server = &found.server;
-        let t = TokenSet::from_response(resp, None, &server.issuer, &creds.client_id, &found.resource);
+        let t = TokenSet::from_response(resp, None, server, &creds.client_id, &found.resource);
+        tokens::check_audience(&t.access_token, &t.resource)?;
         let server = server.clone();
         self.save(t, |s| {
             s.requested_scopes = scopes;
@@ -236,16 +238,17 @@ impl OAuthSource {
         let (found, scopes) = self.discover().await?;
         let server = &found.server;
         // The device grant has no redirect; a registered client still needs one.
-        let creds = registration::client_for(
-            &self.http,
-            &self.state,
-            &self.secrets,
-            server,
-            "http://127.0.0.1/callback",
-            &scopes,
-            &self.settings.prefs,
-        )
-        .await?;
+        let creds = self
+            .registrar()
+            .client_for(
+                server,
+                &found.resource,
+                "http://127.0.0.1/callback",
+                &scopes,
+                &self.settings.prefs,
+            )
+            .await?
+            .credentials;
         let resp = device_sign_in(
             &self.http,
             server,
