@@ -321,3 +321,7 @@ impl InitializeCache for StateCache {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;
