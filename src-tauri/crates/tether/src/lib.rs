@@ -32,5 +32,7 @@ pub mod profile;
 pub mod servers;
 pub mod store;
 pub mod sync;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod text;
 pub mod transport;

@@ -346,3 +346,7 @@ impl InitializeCache for StateCache {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;

@@ -9,6 +9,8 @@
 //! remote session with DELETE and exits 0.
 
 pub mod framing;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;

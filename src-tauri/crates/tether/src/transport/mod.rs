@@ -26,6 +26,8 @@ pub mod pending;
 pub mod replies;
 mod sse;
 mod streamable;
+#[cfg(test)]
+mod tests;
 
 use crate::sync::lock;
 use std::sync::atomic::{AtomicBool, Ordering};

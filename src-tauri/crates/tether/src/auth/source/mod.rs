@@ -32,6 +32,8 @@
 mod logout;
 mod refresh;
 mod sign_in;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
