@@ -324,7 +324,7 @@ fn strings(v: Option<&Value>) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::fake_http::{FakeHttp, Route};
+    use crate::test_support::routes::{FakeRoutes as FakeHttp, Route};
 
     fn metadata(issuer: &str, base: &str) -> serde_json::Value {
         serde_json::json!({

@@ -11,8 +11,6 @@
 pub mod browser;
 pub mod challenge;
 pub mod discovery;
-#[cfg(test)]
-pub(crate) mod fake_http;
 pub mod flow;
 pub mod http;
 pub mod loopback;

@@ -443,7 +443,7 @@ pub fn parse_registration(resp: &Value, asked: AuthMethod) -> Result<Registratio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::fake_http::{FakeHttp, Route};
+    use crate::test_support::routes::{FakeRoutes as FakeHttp, Route};
 
     fn server(methods: Option<Vec<&str>>) -> AuthServer {
         AuthServer {

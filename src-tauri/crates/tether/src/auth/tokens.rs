@@ -374,24 +374,13 @@ pub(crate) fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorRespo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::routes::{FakeRoutes, Route};
 
-    /// A fake token endpoint: answers one request with `status` and `body`.
-    async fn fake_token_endpoint(status: u16, body: &'static str) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut buf = vec![0u8; 8192];
-            let _ = s.read(&mut buf).await;
-            let head = format!(
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes()).await;
-            let _ = s.write_all(body.as_bytes()).await;
-        });
-        format!("http://127.0.0.1:{port}/token")
+    /// A fake token endpoint answering `status` and `body` (labelled JSON,
+    /// whatever it holds); kept alive by the returned guard.
+    async fn fake_token_endpoint(status: u16, body: &'static str) -> (String, FakeRoutes) {
+        let fake = FakeRoutes::start(vec![Route::post_raw("/token", status, body)]).await;
+        (format!("{}/token", fake.base), fake)
     }
 
     fn fake_server(token_endpoint: String) -> AuthServer {
@@ -436,7 +425,8 @@ mod tests {
             r#"{"access_token":"AT-SECRET-1234567890","token_type":"Bearer","expires_in":-1,"refresh_token":"RT-SECRET-0987654321"}"#,
             r#"{"access_token":"AT-SECRET-1234567890","token_type":"Bearer","scope":42,"refresh_token":"RT-SECRET-0987654321"}"#,
         ] {
-            let server = fake_server(fake_token_endpoint(200, body).await);
+            let (endpoint, _fake) = fake_token_endpoint(200, body).await;
+            let server = fake_server(endpoint);
             let http = OAuthHttp::new().unwrap();
             let e = refusal(refresh(&http, &server, &public_client(), "old", "https://r.example/", &[]).await);
             assert!(!e.contains("SECRET"), "a token reached the message: {e}");
@@ -447,7 +437,8 @@ mod tests {
     #[tokio::test]
     async fn a_token_endpoint_s_error_description_is_shown_without_control_characters() {
         let body = r#"{"error":"invalid_request","error_description":"bad\u001b[2J\nrequest"}"#;
-        let server = fake_server(fake_token_endpoint(400, body).await);
+        let (endpoint, _fake) = fake_token_endpoint(400, body).await;
+        let server = fake_server(endpoint);
         let http = OAuthHttp::new().unwrap();
         let e = refusal(refresh(&http, &server, &public_client(), "old", "https://r.example/", &[]).await);
         assert!(e.contains("invalid_request: bad [2J request"), "{e}");
@@ -467,7 +458,8 @@ mod tests {
             (401, "<html>nope</html>"),
             (200, r#"{"token_type":"bearer"}"#),
         ] {
-            let server = fake_server(fake_token_endpoint(status, body).await);
+            let (endpoint, _fake) = fake_token_endpoint(status, body).await;
+            let server = fake_server(endpoint);
             let http = OAuthHttp::new().unwrap();
             let r = refresh(&http, &server, &public_client(), "old", "https://r.example/", &[]).await;
             assert!(matches!(r, Ok(Refreshed::Rejected(_))), "{status} {body}: {r:?}");
@@ -476,7 +468,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_refresh_that_meets_a_server_error_is_transient() {
-        let server = fake_server(fake_token_endpoint(503, "<html>down</html>").await);
+        let (endpoint, _fake) = fake_token_endpoint(503, "<html>down</html>").await;
+        let server = fake_server(endpoint);
         let http = OAuthHttp::new().unwrap();
         let r = refresh(&http, &server, &public_client(), "old", "https://r.example/", &[]).await;
         assert!(matches!(r, Err(AuthError::Unreachable { .. })), "{r:?}");

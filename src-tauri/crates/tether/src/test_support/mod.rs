@@ -6,13 +6,15 @@
 //! fake MCP Streamable HTTP server ([`mcp`], MCP 2025-11-25 §"Streamable
 //! HTTP"), a fake HTTP+SSE server ([`legacy`], MCP 2024-11-05 §"HTTP with
 //! SSE") and a fake OAuth token endpoint with single-use refresh tokens
-//! ([`oauth`], OAuth 2.1 §4.3). Each is named a fake: it does what the tests
+//! ([`oauth`], OAuth 2.1 §4.3), and a route table of fixed answers for the
+//! OAuth modules' tests ([`routes`]). Each is named a fake: it does what the tests
 //! need and no more, and records what it saw so tests can assert on the wire.
 
 pub mod http;
 pub mod legacy;
 pub mod mcp;
 pub mod oauth;
+pub mod routes;
 pub mod token_source;
 
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::{Interaction, OAuthSettings, OAuthSource};
+use crate::auth::discovery::AuthServer;
 use crate::auth::tokens::TokenSet;
 use crate::auth::{AccessToken, AfterUnauthorized, AuthError, TokenSource};
 use crate::store::keys;
@@ -39,6 +40,8 @@ fn tokens(access: &str, refresh: Option<&str>, expires_in: i64, issuer: &str) ->
         issuer: issuer.into(),
         client_id: "client-1".into(),
         resource: MCP_URL.into(),
+        // As kept by an earlier version: bound at its first refresh.
+        token_endpoint: None,
     }
 }
 
@@ -424,5 +427,29 @@ async fn a_refresh_under_two_processes_happens_once() {
         stored.refresh_token.as_deref(),
         Some("rt-1"),
         "the rotated refresh token is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_state_file_edited_to_name_another_token_endpoint_never_gets_the_refresh_token() {
+    // The refresh token came from the real endpoint (kept with it in the
+    // keychain); a state file that now names another is anyone's edit.
+    let mut w = World::new(&["rt-0"]).await;
+    let evil = FakeTokenEndpoint::start(&["rt-0"]).await;
+    let mut stale = tokens("at-0", Some("rt-0"), 10, &w.issuer());
+    stale.token_endpoint = Some(w.endpoint.auth_server().token_endpoint);
+    w.store_tokens(&stale);
+    let mut facts = w.facts();
+    facts.auth_server = Some(AuthServer {
+        issuer: w.issuer(),
+        ..evil.auth_server()
+    });
+    w.state.save_server(KEY, &facts).unwrap();
+    let src = w.source();
+    let _ = src.token().await;
+    assert_eq!(
+        evil.refreshes(),
+        0,
+        "the refresh token went to the endpoint the file names"
     );
 }
