@@ -30,7 +30,7 @@ use tether::auth::source::Interaction;
 use tether::auth::static_token::static_key;
 use tether::auth::tokens::TokenSet;
 use tether::clients::{self, Candidate, ClientId, Platform};
-use tether::config::{self, RunConfig, TransportMode};
+use tether::config::{self, ProtocolMode, RunConfig, TransportMode};
 use tether::logging::{self, LogOptions};
 use tether::paths::Paths;
 use tether::profile::{OAuthOverrides, Profile, client_secret_key, secrets_for};
@@ -202,6 +202,11 @@ struct RunArgs {
     /// Which transport to use, and in which order.
     #[arg(long, value_enum)]
     transport: Option<TransportMode>,
+
+    /// Which MCP era to speak: auto (the 2025 handshake first; a server of
+    /// the stateless 2026-07-28 revision is translated for), 2025 or 2026.
+    #[arg(long, value_enum, default_value = "auto")]
+    protocol: ProtocolMode,
 
     /// Log more (to stderr and the log file).
     #[arg(long)]
@@ -442,6 +447,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         url,
         headers,
         transport: args.transport.or(profile.config.transport).unwrap_or_default(),
+        protocol: args.protocol,
         max_message_size: args.max_message_size,
         request_timeout: Duration::from_secs(args.request_timeout),
         connect_timeout: Duration::from_secs(args.connect_timeout),
@@ -484,7 +490,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             .token_source(&overrides, Interaction::Browser, user_sends_authorization)
             .await?;
         let cache = auth.as_ref().map(|_| profile.initialize_cache());
-        anyhow::Ok(tether::bridge::run(run_config, auth, cache).await?)
+        anyhow::Ok(tether::bridge::run(run_config, auth, cache, Some(profile.era_memory())).await?)
     })?;
     tracing::debug!(?stop, "bridge stopped");
     // A blocking stdin read (on a terminal) may still be pending; exiting the process

@@ -21,7 +21,7 @@ use crate::paths::Paths;
 use crate::servers::{AuthKind, ServerConfig, Servers, ServersError, Settings, key_for_url};
 use crate::store::secrets::{LazyKeychain, Secret, Secrets};
 use crate::store::state::StateDir;
-use crate::transport::InitializeCache;
+use crate::transport::{EraMemory, InitializeCache};
 
 /// The keychain key of a pre-registered client's secret for `server`.
 pub fn client_secret_key(server: &str) -> String {
@@ -192,6 +192,15 @@ impl Profile {
         })
     }
 
+    /// What the bridge learnt about the server's MCP era, kept in its state
+    /// file.
+    pub fn era_memory(&self) -> Arc<dyn EraMemory> {
+        Arc::new(StateCache {
+            state: self.state(),
+            key: self.key.clone(),
+        })
+    }
+
     /// The cache of the server's `initialize` answer.
     pub fn initialize_cache(&self) -> Arc<dyn InitializeCache> {
         Arc::new(StateCache {
@@ -254,6 +263,23 @@ impl InitializeCache for StateCache {
             s.initialize_result = Some(result);
             if let Err(e) = self.state.save_server(&self.key, &s) {
                 tracing::debug!(error = %e, "could not cache the initialize answer");
+            }
+        }
+    }
+}
+
+impl EraMemory for StateCache {
+    fn modern(&self) -> bool {
+        // Read when the client's `initialize` arrives; a server without a
+        // state file (any public 2025-era one) costs one failed open.
+        self.state.server(&self.key).is_ok_and(|s| s.modern_protocol.is_some())
+    }
+
+    fn remember(&self, modern: bool) {
+        if let Ok(mut s) = self.state.server(&self.key) {
+            s.modern_protocol = modern.then(|| crate::transport::era::detect::LATEST.to_owned());
+            if let Err(e) = self.state.save_server(&self.key, &s) {
+                tracing::debug!(error = %e, "could not remember the server's MCP era");
             }
         }
     }

@@ -58,6 +58,10 @@ pub struct ServerState {
     pub static_token: bool,
     /// The authorization server's metadata, so a refresh needs no discovery.
     pub auth_server: Option<crate::auth::discovery::AuthServer>,
+    /// The modern MCP revision (2026-07-28 or later) the server was last
+    /// found to speak; absent for a server of the 2025 handshake era.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modern_protocol: Option<String>,
 }
 
 /// How a client came to be.
