@@ -129,7 +129,13 @@ impl Streamable {
         } else {
             None
         };
-        if msg.is_initialize() {
+        if let Some((stamped, _)) = &probing {
+            // A new session after a 404 replays what the server saw.
+            self.begin_session(&Message {
+                bytes: stamped.clone(),
+                ..msg.clone()
+            });
+        } else if msg.is_initialize() {
             self.begin_session(msg);
         } else if msg.is_initialized_notification() {
             self.lock().initialized = Some(msg.clone());
