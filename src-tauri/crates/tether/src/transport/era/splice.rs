@@ -164,9 +164,9 @@ pub fn with_id(message: &[u8], id: &str) -> Option<Bytes> {
     Some(Bytes::from(out))
 }
 
-/// Replaces the `tools` array of a `tools/list` answer with the elements
-/// `keep` accepts, each element's bytes as they were. `None` when there is
-/// no `result.tools` array.
+/// Takes out of the `tools` array of a `tools/list` answer the elements
+/// `keep` refuses; the kept elements and the separators before them stay as
+/// they were. `None` when there is no `result.tools` array.
 pub fn retain_tools(message: &[u8], mut keep: impl FnMut(&RawValue) -> bool) -> Option<Bytes> {
     #[derive(Deserialize)]
     struct Answer<'a> {
@@ -181,20 +181,37 @@ pub fn retain_tools(message: &[u8], mut keep: impl FnMut(&RawValue) -> bool) -> 
     let answer: Answer<'_> = serde_json::from_slice(message).ok()?;
     let listing: Listing<'_> = serde_json::from_str(answer.result.get()).ok()?;
     let tools: Vec<&RawValue> = serde_json::from_str(listing.tools.get()).ok()?;
-    let mut array = Vec::from(&b"["[..]);
-    for tool in tools.into_iter().filter(|t| keep(t)) {
-        if array.len() > 1 {
-            array.push(b',');
-        }
-        array.extend_from_slice(tool.get().as_bytes());
-    }
-    array.push(b']');
-    let start = offset(message, listing.tools);
-    let end = start + listing.tools.get().len();
+    let open = offset(message, listing.tools);
+    let close = open + listing.tools.get().len() - 1;
+    let spans: Vec<(usize, usize)> = tools
+        .iter()
+        .map(|t| {
+            let start = offset(message, t);
+            (start, start + t.get().len())
+        })
+        .collect();
     let mut out = Vec::with_capacity(message.len());
-    out.extend_from_slice(&message[..start]);
-    out.extend_from_slice(&array);
-    out.extend_from_slice(&message[end..]);
+    out.extend_from_slice(&message[..=open]);
+    let mut first = true;
+    for (i, tool) in tools.iter().enumerate() {
+        if !keep(tool) {
+            continue;
+        }
+        let (start, end) = spans[i];
+        // The bytes before the element: after `[` for the first one kept,
+        // else the separator (comma and spacing) the server put before it.
+        let gap = if first {
+            &message[open + 1..spans[0].0]
+        } else {
+            &message[spans[i - 1].1..start]
+        };
+        out.extend_from_slice(gap);
+        out.extend_from_slice(&message[start..end]);
+        first = false;
+    }
+    let trailing = spans.last().map_or(open + 1, |s| s.1);
+    out.extend_from_slice(&message[trailing..close]);
+    out.extend_from_slice(&message[close..]);
     Some(Bytes::from(out))
 }
 
@@ -277,11 +294,18 @@ mod tests {
 
     #[test]
     fn tools_are_filtered_with_the_kept_ones_byte_for_byte() {
-        let m = br#"{"jsonrpc":"2.0","id":2,"result":{"tools":[ {"name":"a"} , {"name":"bad"},{"name":"c","x":1.0}],"nextCursor":"n"}}"#;
-        let out = retain_tools(m, |t| !t.get().contains("bad"));
+        let m = br#"{"jsonrpc":"2.0","id":2,"result":{"tools":[ {"name":"a"} , {"name":"bad"},{"name":"c","x":1.0} ],"nextCursor":"n"}}"#;
         assert_eq!(
-            s(out),
-            r#"{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"a"},{"name":"c","x":1.0}],"nextCursor":"n"}}"#
+            s(retain_tools(m, |t| !t.get().contains("bad"))),
+            r#"{"jsonrpc":"2.0","id":2,"result":{"tools":[ {"name":"a"},{"name":"c","x":1.0} ],"nextCursor":"n"}}"#
+        );
+        assert_eq!(
+            s(retain_tools(m, |t| !t.get().contains(r#""a""#))),
+            r#"{"jsonrpc":"2.0","id":2,"result":{"tools":[ {"name":"bad"},{"name":"c","x":1.0} ],"nextCursor":"n"}}"#
+        );
+        assert_eq!(
+            s(retain_tools(m, |_| false)),
+            r#"{"jsonrpc":"2.0","id":2,"result":{"tools":[ ],"nextCursor":"n"}}"#
         );
     }
 }
