@@ -468,3 +468,28 @@ async def test_a_client_of_the_stateless_wire_is_passed_through_with_the_headers
                     assert type(event).__name__ == "ToolsListChanged"
                     break
     assert host.asked == ["elicitation", "roots"]
+
+
+# --- tether doctor ------------------------------------------------------------
+
+
+def doctor(url: str) -> dict:
+    r = subprocess.run([tether_bin(), "doctor", url, "--json", "--timeout", "5"], capture_output=True, text=True, timeout=120)
+    assert r.stdout, r.stderr
+    return json.loads(r.stdout)
+
+
+def finding(report: dict, fid: str) -> dict:
+    return next(f for f in report["findings"] if f["id"] == fid)
+
+
+def test_doctor_names_the_eras_a_server_speaks(modern, sdk_server):
+    only_modern = doctor(modern.url)
+    era = finding(only_modern, "transport.era")
+    assert era["level"] == "warning" and "only the stateless 2026-07-28" in era["saw"]
+    assert "claude-connectors" in era["breaks"] and "tether" not in era["breaks"], "Tether translates"
+    assert finding(only_modern, "mcp.initialize")["level"] == "ok", "a modern refusal of initialize is not an error"
+    assert finding(only_modern, "transport.versions")["level"] == "ok"
+    with FakeMcp() as legacy:
+        assert "the 2025 initialize handshake" in finding(doctor(legacy.url), "transport.era")["saw"]
+    assert "both" in finding(doctor(sdk_server), "transport.era")["saw"]
