@@ -493,3 +493,14 @@ def test_doctor_names_the_eras_a_server_speaks(modern, sdk_server):
     with FakeMcp() as legacy:
         assert "the 2025 initialize handshake" in finding(doctor(legacy.url), "transport.era")["saw"]
     assert "both" in finding(doctor(sdk_server), "transport.era")["saw"]
+
+
+@pytest.mark.anyio
+async def test_a_dual_era_client_that_probes_a_2025_era_server_falls_back_to_the_handshake(everything_http, home):
+    """The SDK client in `auto` mode asks `server/discover` first; through
+    Tether, server-everything (2025 era) refuses it, and the client's own
+    fallback to `initialize` opens an ordinary 2025 session."""
+    async with sdk_host(everything_http, home, mode="auto") as (client, host):
+        assert client.protocol_version == "2025-11-25"
+        result = await client.call_tool("echo", {"message": "hi"})
+        assert result.content[0].text == "Echo: hi"
