@@ -291,6 +291,8 @@ def test_resource_subscriptions_and_list_changes_come_through_subscriptions_list
 def test_the_era_is_remembered_so_the_next_start_goes_straight_to_server_discover(modern, home):
     with RawBridge("run", modern.url, home=home) as b:
         b.initialize()
+        b.close_stdin()
+        assert b.wait(5) == 0
     found = [p for p in home.rglob("*.json") if "modern_protocol" in p.read_text()]
     assert found and json.loads(found[0].read_text())["modern_protocol"] == MODERN
     before = len(modern.seen)

@@ -86,6 +86,8 @@ pub struct Remote {
     /// Whether the client has sent `initialize` (a client that has not, and
     /// names a version in `_meta`, speaks the stateless wire itself).
     handshake: AtomicBool,
+    /// The write of what was learnt about the era, finished before exit.
+    remembering: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Keeps the server's last answer to `initialize`.
@@ -147,6 +149,7 @@ impl Remote {
             protocol,
             era,
             handshake: AtomicBool::new(false),
+            remembering: Mutex::new(None),
         })
     }
 
@@ -240,10 +243,15 @@ impl Remote {
     }
 
     fn remember(&self, modern: bool) {
-        if let Some(era) = &self.era
-            && era.modern() != modern
-        {
-            era.remember(modern);
+        if let Some(era) = self.era.clone() {
+            // A durable write (fsync) has no place on the way to the
+            // client's next message: it goes to the blocking pool.
+            let write = tokio::task::spawn_blocking(move || {
+                if era.modern() != modern {
+                    era.remember(modern);
+                }
+            });
+            *lock(&self.remembering) = Some(write);
         }
     }
 
@@ -365,6 +373,10 @@ impl Remote {
 
     /// Ends the session (DELETE for Streamable HTTP).
     pub async fn close(&self) {
+        let write = lock(&self.remembering).take();
+        if let Some(write) = write {
+            let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
+        }
         match self.active() {
             Active::Streamable(s) => s.close().await,
             Active::Legacy(l) => l.close(),

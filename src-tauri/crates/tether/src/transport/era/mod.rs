@@ -607,7 +607,7 @@ impl Modern {
                 Err(_) => {
                     self.cancel_asks(&ids, "timed out").await;
                     return Err(self.http.protocol(format!(
-                        "waited {} s for the client to answer the server's questions",
+                        "asked the client questions it did not answer within {} s (--request-timeout)",
                         self.http.request_timeout.as_secs()
                     )));
                 }
@@ -630,7 +630,7 @@ impl Modern {
                         .http
                         .protocol(format!("needed {m} from the client, which refused it: {message}")));
                 }
-                Err(_) => return Err(self.http.protocol("lost the client's answer")),
+                Err(_) => return Err(self.http.protocol("asked the client a question whose answer was lost")),
             };
             if i > 0 {
                 out.push(',');
