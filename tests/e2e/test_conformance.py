@@ -131,10 +131,15 @@ def case_id(case: tuple[str, str, str, str]) -> str:
     return f"{version}:{scenario}" + (f"@{spec}" if spec else "") + (" (modern host)" if host == "modern" else "")
 
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DBUS_SESSION_BUS_ADDRESS"),
-    reason="needs a Secret Service: tests/run runs the tests in a D-Bus session with gnome-keyring",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get("DBUS_SESSION_BUS_ADDRESS"),
+        reason="needs a Secret Service: tests/run runs the tests in a D-Bus session with gnome-keyring",
+    ),
+    # The first test's set-up runs every scenario (the session fixture), four
+    # at a time: about 90 s on an idle 2-core machine, more on a busy one.
+    pytest.mark.timeout(900),
+]
 
 
 def run_scenario(version: str, scenario: str, spec: str, host: str, out: Path) -> dict:
