@@ -464,6 +464,203 @@ class FakeLegacySse:
         return Response("Accepted", status_code=202)
 
 
+class FakeModern:
+    """A fake server of the stateless MCP 2026-07-28 wire only, at /mcp.
+
+    It checks what the spec makes a server check (the version header against
+    `_meta`, `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` against the body,
+    SEP-2243) and refuses `initialize` the way a modern-only server does
+    (400, `UnsupportedProtocolVersion` naming 2026-07-28). What no peer
+    offers, on cue:
+
+    - tool `cut`: sends a progress notification, then closes the stream
+      without an answer, the first `cuts` times it is called;
+    - tool `rounds`: asks for input (`kind`: elicitation, sampling or roots)
+      `n` times in a row, each with a `requestState` of its own, then
+      answers with what it was given;
+    - tool `weird`: answers with an unknown `resultType`;
+    - tool `slow`: never answers, and records when the client closes the
+      stream (the stateless wire's cancellation);
+    - tool `headers`: has an `x-mcp-header` parameter and answers with the
+      `Mcp-Param-Region` it received; tool `bad` has an invalid annotation.
+
+    `push(message)` sends a notification on every open `subscriptions/listen`
+    stream; `listens` records their filters. Every request is in `seen`.
+    """
+
+    VERSION = "2026-07-28"
+    TOOLS: list[dict] = []  # set below the class
+
+    def __init__(self) -> None:
+        self.seen: list[Seen] = []
+        self.cuts = 1
+        self.cancelled: list[Any] = []
+        self.listens: list[dict] = []
+        self._listeners: list[asyncio.Queue[bytes]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._cut_count = 0
+        app = Starlette(routes=[Route("/mcp", self.endpoint, methods=["GET", "POST", "DELETE"])])
+        self._bg = _Background(app)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._bg.port}/mcp"
+
+    def __enter__(self) -> "FakeModern":
+        self._bg.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bg.stop()
+
+    def requests(self, rpc: str | None = None) -> list[Seen]:
+        return [s for s in self.seen if rpc is None or (s.body and _rpc_method(s.body) == rpc)]
+
+    def push(self, message: dict) -> None:
+        assert self._loop is not None, "no listen stream was ever opened"
+        data = sse(json.dumps(message))
+        for q in list(self._listeners):
+            self._loop.call_soon_threadsafe(q.put_nowait, data)
+
+    @staticmethod
+    def _error(rid: Any, status: int, code: int, message: str, data: Any = None) -> Response:
+        error: dict[str, Any] = {"code": code, "message": message}
+        if data is not None:
+            error["data"] = data
+        return JSONResponse({"jsonrpc": "2.0", "id": rid, "error": error}, status_code=status)
+
+    async def endpoint(self, request: Request) -> Response:
+        self._loop = asyncio.get_running_loop()
+        body = await request.body()
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), body))
+        if request.method != "POST":
+            return Response(status_code=405)
+        msg = json.loads(body)
+        rid, method, params = msg.get("id"), msg.get("method"), msg.get("params") or {}
+        if rid is None:
+            return Response(status_code=202)
+        h = request.headers
+        version = h.get("mcp-protocol-version")
+        if version is None:
+            return self._error(rid, 400, -32020, "Missing MCP-Protocol-Version header")
+        meta = params.get("_meta") or {}
+        if meta.get("io.modelcontextprotocol/protocolVersion") != version:
+            return self._error(rid, 400, -32020, "MCP-Protocol-Version header does not match _meta")
+        if version != self.VERSION:
+            return self._error(rid, 400, -32022, "Unsupported protocol version", {"supported": [self.VERSION], "requested": version})
+        if "io.modelcontextprotocol/clientCapabilities" not in meta:
+            return self._error(rid, 400, -32602, "missing clientCapabilities")
+        if h.get("mcp-method") != method:
+            return self._error(rid, 400, -32020, "Mcp-Method header does not match the body")
+        key = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}.get(method)
+        if key is not None and _decode(h.get("mcp-name")) != params.get(key):
+            return self._error(rid, 400, -32020, "Mcp-Name header does not match the body")
+        if method == "server/discover":
+            result = {
+                "resultType": "complete",
+                "supportedVersions": [self.VERSION],
+                "capabilities": {"tools": {"listChanged": True}, "resources": {"subscribe": True}},
+                "instructions": "A fake of the stateless wire.",
+                "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "fake-modern", "version": "7"}},
+            }
+            return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": result})
+        if method == "subscriptions/listen":
+            self.listens.append(params.get("notifications") or {})
+            return StreamingResponse(self._listen(rid), media_type="text/event-stream")
+        if method == "tools/list":
+            listing = {"jsonrpc": "2.0", "id": rid, "result": {"resultType": "complete", "ttlMs": 0, "cacheScope": "private", "tools": self.TOOLS}}
+            return Response(json.dumps(listing), media_type="application/json")
+        if method != "tools/call":
+            return self._error(rid, 404, -32601, f"Method not found: {method}")
+        name, args = params.get("name"), params.get("arguments") or {}
+        if name == "headers":
+            if "region" in args and _decode(h.get("mcp-param-region")) != args["region"]:
+                return self._error(rid, 400, -32020, "Mcp-Param-Region does not match the body")
+            return JSONResponse(_text(rid, f"region header: {h.get('mcp-param-region')}"))
+        if name == "echo":
+            return JSONResponse(_text(rid, json.dumps(args, separators=(",", ":"))))
+        if name == "cut":
+            self._cut_count += 1
+            return StreamingResponse(self._cut(rid, self._cut_count <= self.cuts), media_type="text/event-stream")
+        if name == "rounds":
+            return JSONResponse(self._round(rid, args, params))
+        if name == "weird":
+            return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": {"resultType": "grafted", "content": []}})
+        if name == "slow":
+            return StreamingResponse(self._slow(rid, request), media_type="text/event-stream")
+        return self._error(rid, 400, -32602, f"unknown tool {name}")
+
+    def _round(self, rid: Any, args: dict, params: dict) -> dict:
+        n, kind = int(args.get("n", 1)), args.get("kind", "elicitation")
+        state = params.get("requestState")
+        done = int(state.removeprefix("round-")) if state else 0
+        if done and f"q{done}" not in (params.get("inputResponses") or {}):
+            return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32602, "message": f"no answer to q{done}"}}
+        if done >= n:
+            answers = params.get("inputResponses") or {}
+            return _text(rid, f"after {done} rounds: {json.dumps(answers, separators=(',', ':'))}")
+        ask = {
+            "elicitation": {"method": "elicitation/create", "params": {"message": f"question {done + 1}?", "requestedSchema": {"type": "object", "properties": {"answer": {"type": "string"}}}}},
+            "sampling": {"method": "sampling/createMessage", "params": {"messages": [{"role": "user", "content": {"type": "text", "text": "2+2?"}}], "maxTokens": 5}},
+            "roots": {"method": "roots/list"},
+        }[kind]
+        result = {"resultType": "input_required", "inputRequests": {f"q{done + 1}": ask}, "requestState": f"round-{done + 1}"}
+        return {"jsonrpc": "2.0", "id": rid, "result": result}
+
+    async def _listen(self, rid: Any):
+        q: asyncio.Queue[bytes] = asyncio.Queue()
+        self._listeners.append(q)
+        ack = {"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged", "params": {"notifications": self.listens[-1], "_meta": {"io.modelcontextprotocol/subscriptionId": rid}}}
+        try:
+            yield sse(json.dumps(ack))
+            while True:
+                yield await q.get()
+        finally:
+            self._listeners.remove(q)
+
+    async def _cut(self, rid: Any, cut: bool):
+        note = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "p", "progress": 1}}
+        yield sse(json.dumps(note))
+        if cut:
+            return  # the stream ends here, with no answer
+        yield sse(json.dumps(_text(rid, "made it")))
+
+    async def _slow(self, rid: Any, request: Request):
+        finished = False
+        try:
+            yield b": working\n\n"
+            await asyncio.sleep(10)
+            finished = True
+            yield sse(json.dumps(_text(rid, "too late")))
+        finally:
+            if not finished:
+                # The client closed the stream: on this wire, a cancellation.
+                self.cancelled.append(rid)
+
+
+_MODERN_TOOLS = [
+    {"name": "echo", "inputSchema": {"type": "object"}},
+    {"name": "headers", "inputSchema": {"type": "object", "properties": {"region": {"type": "string", "x-mcp-header": "Region"}, "note": {"type": "string"}}}},
+    {"name": "bad", "description": "x-mcp-header on a number", "inputSchema": {"type": "object", "properties": {"score": {"type": "number", "x-mcp-header": "Score"}}}},
+    {"name": "cut", "inputSchema": {"type": "object"}},
+    {"name": "rounds", "inputSchema": {"type": "object", "properties": {"n": {"type": "integer"}, "kind": {"type": "string"}}}},
+    {"name": "weird", "inputSchema": {"type": "object"}},
+    {"name": "slow", "inputSchema": {"type": "object"}},
+]
+
+
+FakeModern.TOOLS = _MODERN_TOOLS
+
+
+def _decode(value: str | None) -> str | None:
+    """A SEP-2243 header value, Base64 sentinel decoded."""
+    if value is not None and value.startswith("=?base64?") and value.endswith("?="):
+        import base64
+
+        return base64.b64decode(value[len("=?base64?") : -2]).decode()
+    return value
+
+
 class Redirector:
     """A fake that answers every request with a redirect to `target`."""
 

@@ -34,6 +34,10 @@
 //! Both bridges get the very same stdio driver ([`stdio`]), and a round trip
 //! through `cat` shows what that driver costs by itself.
 //!
+//! Era figures ([`eras`]): Tether against the bench's own echo fake, which
+//! serves the same tool with the 2025 handshake and on the stateless
+//! 2026-07-28 wire, in the same runs, to show what a modern server costs.
+//!
 //! Run it with `tests/bench/run [--runs N] [--calls N] [--json PATH]`.
 
 // Printing the report on stdout is this program's job; progress and errors
@@ -41,6 +45,7 @@
 #![allow(clippy::print_stdout)]
 
 mod direct;
+mod eras;
 mod mcp;
 mod report;
 mod server;
@@ -99,6 +104,17 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     peers: Option<PathBuf>,
 
+    /// Another tether binary (say, the previous commit's), run as one more
+    /// subject in the same interleaved rounds against server-everything and
+    /// set beside tether: the way to show a change costs nothing.
+    #[arg(long, value_name = "PATH")]
+    baseline: Option<PathBuf>,
+
+    /// Leave out the era figures (for a tether older than the era
+    /// translation).
+    #[arg(long)]
+    no_eras: bool,
+
     /// Node [default: $NODE, else the peers' Node 22, else `node`].
     #[arg(long, value_name = "PATH")]
     node: Option<PathBuf>,
@@ -151,6 +167,10 @@ async fn run(args: &Args) -> Result<()> {
 
     let mut server =
         server::Everything::start(&paths.node, &paths.everything, scratch.join("server-everything.log")).await?;
+    let mut echo =
+        server::Everything::start_era_echo(&paths.node, &paths.era_echo, scratch.join("era-echo.log")).await?;
+    let mut era_figures = eras::Eras::default();
+    let mut beside: (Vec<Sample>, Vec<Sample>) = (Vec::new(), Vec::new());
     let url = server.url();
     let parsed_url: reqwest::Url = url.parse().context("the server URL")?;
     let msgs = mcp::Messages::new(args.calls);
@@ -207,7 +227,52 @@ async fn run(args: &Args) -> Result<()> {
                 }
             };
             if round >= args.warmup {
+                if subject == Subject::Tether {
+                    beside.0.push(sample.clone());
+                }
                 report.add(subject, sample);
+            }
+        }
+        if let Some(program) = &args.baseline {
+            eprint!(" baseline");
+            tokio::time::sleep(SETTLE).await;
+            let bridge = Bridge {
+                program: program.clone(),
+                ..tether.clone()
+            };
+            let sample = stdio::run(&bridge, &msgs, &scratch.join(&format!("baseline-{round}.stderr")))
+                .await
+                .with_context(|| format!("the baseline tether failed ({label})"))?;
+            if round >= args.warmup {
+                beside.1.push(sample);
+            }
+        }
+        for k in 0..if args.no_eras { 0 } else { eras::Era::ALL.len() } {
+            let era = eras::Era::ALL[(round as usize + k) % eras::Era::ALL.len()];
+            eprint!(" tether-{}", era.name().replace(' ', "-"));
+            let _ = std::io::stderr().flush();
+            tokio::time::sleep(SETTLE).await;
+            // A fresh home each time for the first contact; one kept home
+            // for the era learnt (the warm-up run teaches it).
+            let home = match era {
+                eras::Era::ModernFirst => format!("era-home-first-{round}"),
+                _ => "era-home".to_owned(),
+            };
+            let bridge = Bridge {
+                program: paths.tether.clone(),
+                args: vec!["run".into(), echo.url_at(era.path()).into(), "--silent".into()],
+                env: vec![(OsString::from("TETHER_HOME"), scratch.join(&home).into_os_string())],
+            };
+            let stderr = scratch.join(&format!("tether-era-{k}-{round}.stderr"));
+            let sample = match stdio::run(&bridge, &msgs, &stderr).await {
+                Ok(s) => s,
+                Err(e) => {
+                    echo.check()?;
+                    return Err(e.context(format!("tether against the {} echo failed ({label})", era.name())));
+                }
+            };
+            if round >= args.warmup {
+                era_figures.add(era, sample);
             }
         }
         let trips = stdio::floor(&msgs).await;
@@ -219,10 +284,22 @@ async fn run(args: &Args) -> Result<()> {
     }
     server.check()?;
     server.stop().await;
+    echo.check()?;
+    echo.stop().await;
 
     print!("{}", report.text());
+    if !args.no_eras {
+        print!("{}", era_figures.text());
+    }
+    if args.baseline.is_some() {
+        print!("{}", eras::beside(&beside.0, &beside.1));
+    }
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report.json())?;
+        let mut json = report.json();
+        if !args.no_eras {
+            json["eras"] = era_figures.json();
+        }
+        let text = serde_json::to_string_pretty(&json)?;
         std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("tether-bench: wrote {}", path.display());
     }
@@ -235,6 +312,7 @@ struct Paths {
     node: PathBuf,
     everything: PathBuf,
     mcp_remote: PathBuf,
+    era_echo: PathBuf,
     peers: PathBuf,
 }
 
@@ -281,6 +359,7 @@ impl Paths {
             node,
             everything,
             mcp_remote,
+            era_echo: Path::new(env!("CARGO_MANIFEST_DIR")).join("era-echo.mjs"),
             peers,
         })
     }

@@ -1,6 +1,7 @@
 //! The remote end: the official `@modelcontextprotocol/server-everything` in
 //! Streamable HTTP mode on a free loopback port, one process for the whole
-//! benchmark, shared by every subject.
+//! benchmark, shared by every subject; and for the era figures, the bench's
+//! own dual-era echo fake (`era-echo.mjs`), also on Node.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -17,17 +18,39 @@ pub struct Everything {
     child: Child,
     port: u16,
     log: PathBuf,
+    name: &'static str,
 }
 
 impl Everything {
     /// Starts the server and waits until it accepts connections.
     pub async fn start(node: &Path, script: &Path, log: PathBuf) -> Result<Self> {
+        Self::start_script(node, script, "server-everything", log, |cmd, port| {
+            cmd.arg("streamableHttp").env("PORT", port.to_string());
+        })
+        .await
+    }
+
+    /// Starts the bench's dual-era echo fake (its port as argument).
+    pub async fn start_era_echo(node: &Path, script: &Path, log: PathBuf) -> Result<Self> {
+        Self::start_script(node, script, "era-echo", log, |cmd, port| {
+            cmd.arg(port.to_string());
+        })
+        .await
+    }
+
+    async fn start_script(
+        node: &Path,
+        script: &Path,
+        name: &'static str,
+        log: PathBuf,
+        args: impl FnOnce(&mut Command, u16),
+    ) -> Result<Self> {
         let port = free_port()?;
         let stderr = std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
-        let child = Command::new(node)
-            .arg(script)
-            .arg("streamableHttp")
-            .env("PORT", port.to_string())
+        let mut cmd = Command::new(node);
+        cmd.arg(script);
+        args(&mut cmd, port);
+        let child = cmd
             .stdin(Stdio::null())
             // It logs a line per request on stdout; a file or pipe would
             // add that write to every request of every subject.
@@ -36,7 +59,7 @@ impl Everything {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start {} {}", node.display(), script.display()))?;
-        let mut server = Self { child, port, log };
+        let mut server = Self { child, port, log, name };
         let deadline = Instant::now() + START_LIMIT;
         loop {
             server.check()?;
@@ -45,7 +68,8 @@ impl Everything {
             }
             if Instant::now() > deadline {
                 bail!(
-                    "server-everything did not listen on port {port} within {} s; {}",
+                    "{} did not listen on port {port} within {} s; {}",
+                    server.name,
                     START_LIMIT.as_secs(),
                     stderr_tail(&server.log)
                 );
@@ -55,13 +79,22 @@ impl Everything {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/mcp", self.port)
+        self.url_at("/mcp")
+    }
+
+    /// The URL of `path` on the server.
+    pub fn url_at(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// Fails when the server is no longer running.
     pub fn check(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait().context("cannot check on server-everything")? {
-            bail!("server-everything exited ({status}); {}", stderr_tail(&self.log));
+        if let Some(status) = self
+            .child
+            .try_wait()
+            .with_context(|| format!("cannot check on {}", self.name))?
+        {
+            bail!("{} exited ({status}); {}", self.name, stderr_tail(&self.log));
         }
         Ok(())
     }

@@ -29,6 +29,7 @@ const CALLS_LIMIT: Duration = Duration::from_secs(120);
 const EXIT_LIMIT: Duration = Duration::from_secs(15);
 
 /// How to start one bridge.
+#[derive(Clone)]
 pub struct Bridge {
     pub program: PathBuf,
     pub args: Vec<OsString>,

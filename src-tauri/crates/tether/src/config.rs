@@ -29,6 +29,22 @@ pub enum TransportMode {
     SseOnly,
 }
 
+/// Which MCP era to speak to the server (mcp-remote's `--protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ProtocolMode {
+    /// `initialize` first, as a 2025-era client; a modern server's refusal
+    /// of it switches to the 2026-07-28 translation within the same call.
+    #[default]
+    Auto,
+    /// Only the `initialize` handshake (2024-11-05 to 2025-11-25), every
+    /// message as the client wrote it.
+    #[value(name = "2025")]
+    Legacy,
+    /// Only the stateless 2026-07-28 wire: no `initialize` is sent.
+    #[value(name = "2026")]
+    Modern,
+}
+
 /// Everything `tether run` needs to serve one remote server.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -39,6 +55,8 @@ pub struct RunConfig {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Transport order.
     pub transport: TransportMode,
+    /// Which era to speak (`--protocol`).
+    pub protocol: ProtocolMode,
     /// The largest message accepted in either direction, in bytes.
     pub max_message_size: usize,
     /// How long a request may wait for its response, measured from the last
@@ -85,6 +103,8 @@ const RESERVED: &[&str] = &[
     "mcp-session-id",
     "mcp-protocol-version",
     "last-event-id",
+    "mcp-method",
+    "mcp-name",
     "transfer-encoding",
     "connection",
 ];

@@ -50,6 +50,11 @@ impl Id {
         }
     }
 
+    /// A string id of Tether's own (for the requests it sends itself).
+    pub fn string(s: &str) -> Id {
+        Id(serde_json::Value::from(s).to_string().into())
+    }
+
     /// The id as JSON text, ready to be embedded in a reply.
     pub fn as_json(&self) -> &str {
         &self.0

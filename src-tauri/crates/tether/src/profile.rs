@@ -18,14 +18,14 @@ use crate::auth::registration::{ClientPrefs, PreRegistered};
 use crate::auth::source::{Interaction, OAuthSettings, OAuthSource};
 use crate::auth::static_token::StaticToken;
 use crate::auth::{AuthError, TokenSource};
-use crate::config::{self, ConfigError, RunConfig, TransportMode};
+use crate::config::{self, ConfigError, ProtocolMode, RunConfig, TransportMode};
 use crate::logging::{self, LogLevel};
 use crate::paths::Paths;
 use crate::servers::{AuthKind, ServerConfig, ServerRef, Servers, ServersError, Settings, key_for_url};
 use crate::store::secrets::{LazyKeychain, Secret, Secrets};
 use crate::store::state::StateDir;
 use crate::store::{bound, keys};
-use crate::transport::InitializeCache;
+use crate::transport::{EraMemory, InitializeCache};
 
 /// One server, resolved.
 #[derive(Clone)]
@@ -108,6 +108,7 @@ impl Profile {
             url,
             headers,
             transport: run.transport.or(self.config.transport).unwrap_or_default(),
+            protocol: run.protocol,
             max_message_size: run.max_message_size,
             request_timeout: run.request_timeout,
             connect_timeout: run.connect_timeout,
@@ -266,6 +267,15 @@ impl Profile {
         }
     }
 
+    /// What the bridge learnt about the server's MCP era, kept in its state
+    /// file.
+    pub fn era_memory(&self) -> Arc<dyn EraMemory> {
+        Arc::new(StateCache {
+            state: self.state(),
+            key: self.key.clone(),
+        })
+    }
+
     /// The cache of the server's `initialize` answer.
     pub fn initialize_cache(&self) -> Arc<dyn InitializeCache> {
         Arc::new(StateCache {
@@ -288,6 +298,8 @@ pub struct RunSettings {
     pub headers: Vec<String>,
     pub header_file: Option<String>,
     pub transport: Option<TransportMode>,
+    /// `--protocol`: which MCP era to speak.
+    pub protocol: ProtocolMode,
     pub allow_http: bool,
     pub max_message_size: usize,
     pub request_timeout: Duration,
@@ -342,6 +354,23 @@ impl InitializeCache for StateCache {
             s.initialize_result = Some(result);
             if let Err(e) = self.state.save_server(&self.key, &s) {
                 tracing::debug!(error = %e, "could not cache the initialize answer");
+            }
+        }
+    }
+}
+
+impl EraMemory for StateCache {
+    fn modern(&self) -> bool {
+        // Read when the client's `initialize` arrives; a server without a
+        // state file (any public 2025-era one) costs one failed open.
+        self.state.server(&self.key).is_ok_and(|s| s.modern_protocol.is_some())
+    }
+
+    fn remember(&self, modern: bool) {
+        if let Ok(mut s) = self.state.server(&self.key) {
+            s.modern_protocol = modern.then(|| crate::transport::era::detect::LATEST.to_owned());
+            if let Err(e) = self.state.save_server(&self.key, &s) {
+                tracing::debug!(error = %e, "could not remember the server's MCP era");
             }
         }
     }

@@ -40,6 +40,7 @@ fn run_settings() -> RunSettings {
         headers: Vec::new(),
         header_file: None,
         transport: None,
+        protocol: crate::config::ProtocolMode::Auto,
         allow_http: false,
         max_message_size: 1000,
         request_timeout: Duration::from_secs(7),

@@ -24,7 +24,7 @@ use crate::config::RunConfig;
 use crate::jsonrpc::{self, INVALID_REQUEST};
 use crate::transport::http::{Http, TransportError};
 use crate::transport::replies::Replies;
-use crate::transport::{InitializeCache, Remote};
+use crate::transport::{EraMemory, InitializeCache, Remote};
 use framing::Line;
 
 /// After end of input, how long requests in flight may still finish: their
@@ -43,14 +43,16 @@ pub enum Stop {
 }
 
 /// Runs the bridge on this process's stdin and stdout until the client goes
-/// away. Returns why it stopped.
+/// away. Returns why it stopped. `era` remembers which MCP era the server
+/// speaks, across starts.
 pub async fn run(
     config: RunConfig,
     auth: Option<Arc<dyn TokenSource>>,
     cache: Option<Arc<dyn InitializeCache>>,
+    era: Option<Arc<dyn EraMemory>>,
 ) -> Result<Stop, TransportError> {
     let (input, output) = framing::stdio();
-    run_on(config, auth, cache, input, output).await
+    run_on(config, auth, cache, era, input, output).await
 }
 
 /// Runs the bridge on `input` and `output` (the client's side of the
@@ -59,17 +61,26 @@ pub async fn run_on(
     config: RunConfig,
     auth: Option<Arc<dyn TokenSource>>,
     cache: Option<Arc<dyn InitializeCache>>,
+    era: Option<Arc<dyn EraMemory>>,
     input: framing::Input,
     output: framing::Output,
 ) -> Result<Stop, TransportError> {
     let http = Arc::new(Http::new(&config, auth)?);
-    info!(url = http.shown_url(), transport = ?config.transport, "bridge started");
+    info!(url = http.shown_url(), transport = ?config.transport, protocol = ?config.protocol, "bridge started");
 
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(256);
     let (writer_done_tx, mut writer_done) = oneshot::channel();
     tokio::spawn(framing::write_lines(output, out_rx, writer_done_tx));
     let replies = Arc::new(Replies::new(out_tx.clone()));
-    let remote = Remote::new(http, replies.clone(), config.transport, cache, config.sign_in_wait);
+    let remote = Remote::with_era(
+        http,
+        replies.clone(),
+        config.transport,
+        cache,
+        config.sign_in_wait,
+        config.protocol,
+        era,
+    );
 
     let (in_tx, mut input_lines) = mpsc::channel(64);
     tokio::spawn(framing::read_lines(input, config.max_message_size, in_tx));

@@ -55,6 +55,7 @@ impl Bridge {
             url: Url::parse(url).unwrap(),
             headers: Vec::new(),
             transport: TransportMode::HttpOnly,
+            protocol: crate::config::ProtocolMode::Auto,
             max_message_size: MAX_MESSAGE,
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
@@ -67,7 +68,7 @@ impl Bridge {
             inner: bridge_in,
             eof: Some(eof_tx),
         };
-        let task = tokio::spawn(run_on(config, None, None, Box::pin(input), Box::pin(bridge_out)));
+        let task = tokio::spawn(run_on(config, None, None, None, Box::pin(input), Box::pin(bridge_out)));
         Self {
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use tether::auth::source::Interaction;
-use tether::config::{self, RunConfig};
+use tether::config::{self, ProtocolMode, RunConfig};
 use tether::logging::{self, LogOptions};
 use tether::profile::{OAuthOverrides, Profile, RunSettings};
 use tether::store::secrets::Secret;
@@ -30,6 +30,11 @@ pub(super) struct RunArgs {
 
     #[command(flatten)]
     pub(super) connection: ConnectionArgs,
+
+    /// Which MCP era to speak: auto (the 2025 handshake first; a server of
+    /// the stateless 2026-07-28 revision is translated for), 2025 or 2026.
+    #[arg(long, value_enum, default_value = "auto")]
+    protocol: ProtocolMode,
 
     /// Read headers from a file, one 'Name: value' per line (# comments).
     #[arg(long, value_name = "PATH")]
@@ -182,6 +187,7 @@ impl RunPlan {
             headers: args.connection.headers,
             header_file: args.header_file,
             transport: args.connection.transport,
+            protocol: args.protocol,
             allow_http: args.connection.allow_http,
             max_message_size: args.max_message_size,
             request_timeout: Duration::from_secs(args.request_timeout),
@@ -229,7 +235,8 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
             .token_source(&plan.overrides, Interaction::Browser, plan.user_sends_authorization)
             .await?;
         let cache = auth.as_ref().map(|_| plan.profile.initialize_cache());
-        anyhow::Ok(tether::bridge::run(plan.config, auth, cache).await?)
+        let era = Some(plan.profile.era_memory());
+        anyhow::Ok(tether::bridge::run(plan.config, auth, cache, era).await?)
     })?;
     tracing::debug!(?stop, "bridge stopped");
     // A blocking stdin read (on a terminal) may still be pending; exiting the process

@@ -14,6 +14,7 @@ use crate::auth::discovery::{self, check_resource};
 use crate::config::{is_loopback, redact_url};
 use crate::net::{self, ClientOptions};
 use crate::probe;
+use crate::transport::era::detect;
 
 use Affected::{ClaudeCode, ClaudeConnectors, McpRemote, Tether};
 
@@ -496,8 +497,25 @@ impl Doctor<'_> {
         );
     }
 
-    /// 400/404/405 to POST: the 2024-11-05 transport, or the wrong URL.
+    /// 400/404/405 to POST: a server of the stateless 2026-07-28 revision,
+    /// the 2024-11-05 transport, or the wrong URL.
     async fn legacy(&mut self, status: StatusCode, body: &str) -> Answer {
+        if let Some(e) = detect::rpc_error(body.as_bytes())
+            && detect::is_modern_error(status.as_u16(), &e)
+        {
+            let (discover, headers) = self.discover(false).await;
+            if discover.is_some() || headers.is_some() {
+                self.ok(
+                    "mcp.initialize",
+                    "initialize without credentials",
+                    format!(
+                        "HTTP {status}, error {}: refused as a server of MCP 2026-07-28 refuses it",
+                        e.code
+                    ),
+                );
+                return headers.map_or(Answer::Open, Answer::SignIn);
+            }
+        }
         let resp = self
             .http
             .get(self.url.clone())
@@ -1354,12 +1372,57 @@ impl Doctor<'_> {
 
     // --- transport ------------------------------------------------------------------------------------
 
+    /// `server/discover` at 2026-07-28 (with the token when `token`): the
+    /// modern versions the server names, or the headers of its 401.
+    async fn discover(&self, token: bool) -> (Option<Vec<String>>, Option<HeaderMap>) {
+        let body = json!({
+            "jsonrpc": "2.0", "id": 1, "method": "server/discover",
+            "params": {"_meta": {
+                "io.modelcontextprotocol/protocolVersion": detect::LATEST,
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "tether-doctor", "version": env!("CARGO_PKG_VERSION")},
+            }}
+        });
+        let mut req = self
+            .http
+            .post(self.url.clone())
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", detect::LATEST)
+            .header("mcp-method", "server/discover")
+            .body(body.to_string());
+        if token && let Some(t) = &self.opts.token {
+            let mut v = HeaderValue::from_str(&format!("Bearer {}", t.secret()))
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            v.set_sensitive(true);
+            req = req.header("authorization", v);
+        }
+        let Ok(resp) = req.send().await else {
+            return (None, None);
+        };
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            return (None, Some(resp.headers().clone()));
+        }
+        let text = resp.text().await.unwrap_or_default();
+        let versions = probe::initialize_result(&text).and_then(|r| {
+            r.get("supportedVersions")?
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        });
+        (versions, None)
+    }
+
     async fn transport(&mut self, needs_token: bool) {
         let title = "Protocol versions the server accepts";
         if needs_token && self.opts.token.is_none() {
             self.skip(
                 "transport.versions",
                 title,
+                "sign in first (`tether login`), then run doctor with the server's name",
+            );
+            self.skip(
+                "transport.era",
+                "The MCP eras the server speaks",
                 "sign in first (`tether login`), then run doctor with the server's name",
             );
             return;
@@ -1383,7 +1446,18 @@ impl Doctor<'_> {
         if self.findings.iter().all(|f| f.id != "transport.kind") {
             self.ok("transport.kind", "The server speaks Streamable HTTP", "Streamable HTTP");
         }
-        if accepted.is_empty() {
+        let modern = self.discover(needs_token).await.0.filter(|v| !v.is_empty());
+        self.era(!accepted.is_empty(), modern.as_deref());
+        if accepted.is_empty() && modern.is_some() {
+            self.ok(
+                "transport.versions",
+                title,
+                format!(
+                    "no handshake version; {} by server/discover",
+                    modern.unwrap_or_default().join(", ")
+                ),
+            );
+        } else if accepted.is_empty() {
             self.add(
                 "transport.versions",
                 Level::Error,
@@ -1395,6 +1469,40 @@ impl Doctor<'_> {
             );
         } else {
             self.ok("transport.versions", title, accepted.join(", "));
+        }
+    }
+}
+
+impl Doctor<'_> {
+    /// The eras the server speaks (MCP 2026-07-28 §"Versioning: Backward
+    /// Compatibility"), and what that means for clients of the 2025
+    /// handshake, Claude Desktop's included.
+    fn era(&mut self, handshake: bool, modern: Option<&[String]>) {
+        let title = "The MCP eras the server speaks";
+        match (handshake, modern) {
+            (true, Some(v)) => self.ok(
+                "transport.era",
+                title,
+                format!("both: the 2025 initialize handshake and the stateless {} (dual-era); Tether keeps the handshake, no translation", v.join(", ")),
+            ),
+            (true, None) => self.ok(
+                "transport.era",
+                title,
+                "the 2025 initialize handshake; Tether passes every message through as it is",
+            ),
+            (false, Some(v)) => self.add(
+                "transport.era",
+                Level::Warning,
+                title,
+                format!(
+                    "only the stateless {} (no initialize): Tether translates for clients of the 2025 handshake (server/discover, _meta, multi-round-trip input, subscriptions/listen)",
+                    v.join(", ")
+                ),
+                &[ClaudeConnectors, ClaudeCode, McpRemote],
+                Some("until clients speak 2026-07-28, also answer initialize (a dual-era server, as the official SDKs 2.x do); users of such clients need a translating bridge (Tether, or mcp-remote --protocol auto)"),
+                None,
+            ),
+            (false, None) => {}
         }
     }
 }

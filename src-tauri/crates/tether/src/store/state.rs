@@ -83,6 +83,10 @@ pub struct ServerFacts {
     pub static_token: bool,
     /// The authorization server's metadata, so a refresh needs no discovery.
     pub auth_server: Option<AuthServer>,
+    /// The modern MCP revision (2026-07-28 or later) the server was last
+    /// found to speak; absent for a server of the 2025 handshake era.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modern_protocol: Option<String>,
 }
 
 impl ServerFacts {

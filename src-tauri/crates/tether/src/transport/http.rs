@@ -88,6 +88,9 @@ pub struct RequestHeaders {
     pub session_id: Option<HeaderValue>,
     pub protocol_version: Option<HeaderValue>,
     pub last_event_id: Option<HeaderValue>,
+    /// The request metadata headers of MCP 2026-07-28 (SEP-2243):
+    /// `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`.
+    pub mcp: Vec<(HeaderName, HeaderValue)>,
 }
 
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -174,6 +177,9 @@ impl Http {
             }
             if let Some(v) = &extra.last_event_id {
                 req = req.header(LAST_EVENT_ID, v.clone());
+            }
+            for (name, value) in &extra.mcp {
+                req = req.header(name.clone(), value.clone());
             }
             if let (Some(t), Some(auth)) = (&token, &self.auth) {
                 let (name, value) = match auth.header() {

@@ -15,11 +15,21 @@
 //! §"Backwards Compatibility": try POST of `initialize` first; on 400, 404 or
 //! 405 fall back to GET for the SSE stream).
 //!
+//! Eras: a server may speak the 2025 handshake or the stateless 2026-07-28
+//! revision ([`era`]). The client's `initialize` goes first either way, in a
+//! form both can answer, so a 2025-era server costs nothing more; a modern
+//! server's refusal of it switches to the translation within that same
+//! `initialize` (2026-07-28 §"Streamable HTTP: Backward Compatibility").
+//! What was learnt is remembered per server ([`EraMemory`]), and
+//! `--protocol` pins it. A client that speaks the stateless wire itself is
+//! passed through, with the headers that wire requires.
+//!
 //! Sign-in: when the server needs one, the message waits for the
 //! [`TokenSource`](crate::auth::TokenSource)'s sign-in and is sent again. A
 //! first sign-in that takes longer than a client waits for `initialize` puts
 //! the session in the [`pending`] state until it completes.
 
+pub mod era;
 pub mod http;
 mod legacy;
 pub mod pending;
@@ -39,8 +49,10 @@ use futures_util::future::Shared;
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info, warn};
 
-use crate::config::TransportMode;
+use crate::config::{ProtocolMode, TransportMode};
 use crate::jsonrpc::{self, Kind, Message};
+pub use era::EraMemory;
+use era::Modern;
 use http::{Http, TransportError};
 use legacy::{ConnectError, Legacy};
 use pending::Pending;
@@ -51,6 +63,7 @@ use streamable::{Sent, Streamable};
 enum Active {
     Streamable(Arc<Streamable>),
     Legacy(Arc<Legacy>),
+    Modern(Arc<Modern>),
 }
 
 /// The connection to one remote MCP server.
@@ -70,6 +83,14 @@ pub struct Remote {
     /// pending state of the next first sign-in.
     cache: Option<Arc<dyn InitializeCache>>,
     sign_in_wait: Duration,
+    protocol: ProtocolMode,
+    /// What era the server was found to speak, across starts.
+    era: Option<Arc<dyn EraMemory>>,
+    /// Whether the client has sent `initialize` (a client that has not, and
+    /// names a version in `_meta`, speaks the stateless wire itself).
+    handshake: AtomicBool,
+    /// The write of what was learnt about the era, finished before exit.
+    remembering: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Keeps the server's last answer to `initialize`.
@@ -93,6 +114,20 @@ impl Remote {
         cache: Option<Arc<dyn InitializeCache>>,
         sign_in_wait: Duration,
     ) -> Arc<Self> {
+        Self::with_era(http, replies, mode, cache, sign_in_wait, ProtocolMode::Auto, None)
+    }
+
+    /// [`new`](Self::new), speaking the era `protocol` says, with what was
+    /// learnt about the server's era before.
+    pub fn with_era(
+        http: Arc<Http>,
+        replies: Arc<Replies>,
+        mode: TransportMode,
+        cache: Option<Arc<dyn InitializeCache>>,
+        sign_in_wait: Duration,
+        protocol: ProtocolMode,
+        era: Option<Arc<dyn EraMemory>>,
+    ) -> Arc<Self> {
         let active = match mode {
             TransportMode::HttpFirst | TransportMode::HttpOnly => {
                 Active::Streamable(Streamable::new(http.clone(), replies.clone()))
@@ -114,6 +149,10 @@ impl Remote {
             finishing: AtomicBool::new(false),
             cache,
             sign_in_wait,
+            protocol,
+            era,
+            handshake: AtomicBool::new(false),
+            remembering: Mutex::new(None),
         })
     }
 
@@ -182,7 +221,38 @@ impl Remote {
         if self.answer_if_pending(msg).await {
             return Ok(());
         }
+        if self.protocol != ProtocolMode::Legacy
+            && !self.handshake.load(Ordering::Acquire)
+            && msg.has_requests()
+            && matches!(self.active(), Active::Streamable(_))
+            && jsonrpc::meta_protocol_version(&msg.bytes).is_some()
+        {
+            info!("the client speaks the stateless MCP wire itself; passing its messages through");
+            self.activate(Active::Modern(Modern::new(
+                self.http.clone(),
+                self.replies.clone(),
+                false,
+                &self.label(),
+            )));
+        }
         self.route(msg, awaiting).await
+    }
+
+    fn label(&self) -> String {
+        self.http.url().host_str().unwrap_or("the MCP server").to_owned()
+    }
+
+    fn remember(&self, modern: bool) {
+        if let Some(era) = self.era.clone() {
+            // A durable write (fsync) has no place on the way to the
+            // client's next message: it goes to the blocking pool.
+            let write = tokio::task::spawn_blocking(move || {
+                if era.modern() != modern {
+                    era.remember(modern);
+                }
+            });
+            *lock(&self.remembering) = Some(write);
+        }
     }
 
     /// The server needs a sign-in: wait for it (it is shared by every
@@ -305,9 +375,14 @@ impl Remote {
 
     /// Ends the session (DELETE for Streamable HTTP).
     pub async fn close(&self) {
+        let write = lock(&self.remembering).take();
+        if let Some(write) = write {
+            let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
+        }
         match self.active() {
             Active::Streamable(s) => s.close().await,
             Active::Legacy(l) => l.close(),
+            Active::Modern(m) => m.close(),
         }
     }
 
@@ -328,6 +403,7 @@ impl Remote {
                 }
                 l.send(msg, awaiting).await
             }
+            Active::Modern(m) => m.send(msg).await,
         }
     }
 
@@ -340,37 +416,125 @@ impl Remote {
                 }
             });
         }
-        match (self.mode, self.active()) {
-            (TransportMode::HttpFirst, Active::Streamable(s)) => match s.send(msg, awaiting, true).await? {
-                Sent::Done => Ok(()),
-                Sent::Refused(http_error) => {
-                    info!(error = %http_error, "Streamable HTTP refused initialize; trying HTTP+SSE");
-                    let legacy = Legacy::new(self.http.clone(), self.replies.clone());
-                    match legacy.connect().await {
-                        Ok(()) => {
-                            self.activate(Active::Legacy(legacy.clone()));
-                            legacy.send(msg, awaiting).await
-                        }
-                        Err(ConnectError::Refused(e) | ConnectError::Failed(e)) => Err(self.http.protocol(format!(
-                            "refused both transports: Streamable HTTP ({}) and HTTP+SSE ({})",
-                            short(&http_error),
-                            short(&e)
-                        ))),
-                    }
+        self.handshake.store(true, Ordering::Release);
+        match self.active() {
+            // The client starts again (or its `initialize` is replayed after
+            // a sign-in): the translation answers it again.
+            Active::Modern(m) if m.translates() => return self.go_modern(msg, &[]).await,
+            // A client of the stateless wire fell back to the handshake.
+            Active::Modern(_) => self.activate(Active::Streamable(Streamable::new(
+                self.http.clone(),
+                self.replies.clone(),
+            ))),
+            _ => {}
+        }
+        let remembered = self.protocol == ProtocolMode::Auto && self.era.as_ref().is_some_and(|e| e.modern());
+        if (self.protocol == ProtocolMode::Modern || remembered) && self.mode != TransportMode::SseOnly {
+            let m = Modern::new(self.http.clone(), self.replies.clone(), true, &self.label());
+            m.adopt_client(msg);
+            match m.discover(&[]).await? {
+                Some(d) => return self.adopt_modern(m, msg, &d).await,
+                None if self.protocol == ProtocolMode::Modern => {
+                    return Err(self.http.protocol(
+                        "does not answer server/discover, so it does not speak MCP 2026-07-28 (--protocol 2026); try --protocol auto",
+                    ));
                 }
-            },
+                None => {
+                    info!("the server no longer speaks MCP 2026-07-28; starting with initialize");
+                    self.remember(false);
+                }
+            }
+        }
+        match (self.mode, self.active()) {
+            (TransportMode::HttpFirst | TransportMode::HttpOnly, Active::Streamable(s)) => {
+                self.streamable_initialize(&s, msg, awaiting, self.mode == TransportMode::HttpFirst)
+                    .await
+            }
             (TransportMode::SseFirst, Active::Legacy(l)) if !l.is_connected() => match l.connect().await {
                 Ok(()) => l.send(msg, awaiting).await,
                 Err(ConnectError::Refused(sse_error)) => {
                     info!(error = %sse_error, "HTTP+SSE refused; trying Streamable HTTP");
                     let s = Streamable::new(self.http.clone(), self.replies.clone());
                     self.activate(Active::Streamable(s.clone()));
-                    s.send(msg, awaiting, false).await.map(|_| ())
+                    self.streamable_initialize(&s, msg, awaiting, false).await
                 }
                 Err(ConnectError::Failed(e)) => Err(e),
             },
             _ => self.route(msg, awaiting).await,
         }
+    }
+
+    /// Sends `initialize` on Streamable HTTP and follows what the answer
+    /// says about the server's era: the legacy session, the HTTP+SSE
+    /// fallback, or the translation to the stateless wire.
+    async fn streamable_initialize(
+        &self,
+        s: &Arc<Streamable>,
+        msg: &Message,
+        awaiting: &mut Awaiting,
+        may_fall_back: bool,
+    ) -> Result<(), TransportError> {
+        let probe = self.protocol == ProtocolMode::Auto;
+        match s.send_probing(msg, awaiting, may_fall_back, probe).await? {
+            Sent::Done => Ok(()),
+            Sent::Modern(offered) => self.go_modern(msg, &offered).await,
+            Sent::Declined(answer) => {
+                // A JSON-RPC error to `initialize` may be a modern server
+                // that does not know the method: `server/discover` tells.
+                let m = Modern::new(self.http.clone(), self.replies.clone(), true, &self.label());
+                m.adopt_client(msg);
+                match m.discover(&[]).await {
+                    Ok(Some(d)) => self.adopt_modern(m, msg, &d).await,
+                    _ => {
+                        self.replies.deliver(answer).await;
+                        Ok(())
+                    }
+                }
+            }
+            Sent::Refused(http_error) => {
+                info!(error = %http_error, "Streamable HTTP refused initialize; trying HTTP+SSE");
+                let legacy = Legacy::new(self.http.clone(), self.replies.clone());
+                match legacy.connect().await {
+                    Ok(()) => {
+                        self.activate(Active::Legacy(legacy.clone()));
+                        legacy.send(msg, awaiting).await
+                    }
+                    Err(ConnectError::Refused(e) | ConnectError::Failed(e)) => Err(self.http.protocol(format!(
+                        "refused both transports: Streamable HTTP ({}) and HTTP+SSE ({})",
+                        short(&http_error),
+                        short(&e)
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// Translates for the client from now on: `server/discover` (at one of
+    /// the versions the server `offered`) answers its `initialize`.
+    async fn go_modern(&self, msg: &Message, offered: &[String]) -> Result<(), TransportError> {
+        let m = Modern::new(self.http.clone(), self.replies.clone(), true, &self.label());
+        m.adopt_client(msg);
+        match m.discover(offered).await? {
+            Some(d) => self.adopt_modern(m, msg, &d).await,
+            None => Err(self.http.protocol(
+                "refused initialize the way an MCP 2026-07-28 server does, but did not answer server/discover",
+            )),
+        }
+    }
+
+    async fn adopt_modern(
+        &self,
+        m: Arc<Modern>,
+        msg: &Message,
+        d: &era::detect::Discovered,
+    ) -> Result<(), TransportError> {
+        if let Active::Modern(old) = self.active() {
+            old.close();
+        }
+        self.activate(Active::Modern(m.clone()));
+        self.remember(true);
+        m.answer_initialize(msg, d).await;
+        Ok(())
     }
 }
 

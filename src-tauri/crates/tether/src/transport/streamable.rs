@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 use tracing::{debug, info, warn};
 
+use super::era::{self, detect, headers::MCP_METHOD};
 use super::http::{Http, RequestHeaders, TransportError};
 use super::replies::{Awaiting, Replies, answers};
 use super::sse::{Events, StreamEnd};
@@ -50,6 +51,22 @@ pub enum Sent {
     /// `initialize` was refused with 400, 404 or 405: the server may speak
     /// only HTTP+SSE (2025-03-26 §"Backwards Compatibility").
     Refused(TransportError),
+    /// A probing `initialize` met a modern server (MCP 2026-07-28): its
+    /// refusal was a modern error, or its answer named a modern version.
+    /// Carries the versions it named.
+    Modern(Vec<String>),
+    /// A probing `initialize` was answered with a JSON-RPC error, held back
+    /// (not yet given to the client) until the era is known.
+    Declined(Message),
+}
+
+/// The answer to the client's `initialize`, watched for as it arrives.
+struct InitAnswer {
+    id: Id,
+    /// Hold back an answer that is not a legacy acceptance (see
+    /// [`Sent::Modern`] and [`Sent::Declined`]).
+    probing: bool,
+    held: Option<Message>,
 }
 
 #[derive(Default)]
@@ -92,7 +109,34 @@ impl Streamable {
         awaiting: &mut Awaiting,
         may_fall_back: bool,
     ) -> Result<Sent, TransportError> {
-        if msg.is_initialize() {
+        self.send_probing(msg, awaiting, may_fall_back, false).await
+    }
+
+    /// [`send`](Self::send), and for `initialize` with `probe`, in a form
+    /// either era can answer ([`era::probing_initialize`]), reading the
+    /// answer for the era: a 2025-era server's acceptance goes to the client
+    /// as always; a modern server's refusal comes back as [`Sent::Modern`]
+    /// or [`Sent::Declined`] (MCP 2026-07-28 §"Streamable HTTP: Backward
+    /// Compatibility").
+    pub async fn send_probing(
+        self: &Arc<Self>,
+        msg: &Message,
+        awaiting: &mut Awaiting,
+        may_fall_back: bool,
+        probe: bool,
+    ) -> Result<Sent, TransportError> {
+        let probing = if probe && msg.is_initialize() {
+            era::probing_initialize(&msg.bytes)
+        } else {
+            None
+        };
+        if let Some((stamped, _)) = &probing {
+            // A new session after a 404 replays what the server saw.
+            self.begin_session(&Message {
+                bytes: stamped.clone(),
+                ..msg.clone()
+            });
+        } else if msg.is_initialize() {
             self.begin_session(msg);
         } else if msg.is_initialized_notification() {
             self.lock().initialized = Some(msg.clone());
@@ -104,21 +148,37 @@ impl Streamable {
             // names its version in `_meta`, and the header must repeat it.
             // Mirroring it keeps the bridge faithful to a client that speaks
             // that wire without the bridge having to understand it.
-            if headers.protocol_version.is_none() && msg.has_requests() {
+            let mut body = msg.bytes.clone();
+            if let Some((stamped, version)) = &probing {
+                body = stamped.clone();
+                headers.protocol_version = HeaderValue::from_str(version).ok();
+                headers.mcp.push((MCP_METHOD, HeaderValue::from_static("initialize")));
+            } else if headers.protocol_version.is_none() && msg.has_requests() {
                 headers.protocol_version =
                     jsonrpc::meta_protocol_version(&msg.bytes).and_then(|v| HeaderValue::from_str(&v).ok());
             }
             let resp = self
                 .http
-                .send(
-                    Method::POST,
-                    self.http.url(),
-                    JSON_OR_SSE,
-                    &headers,
-                    Some(msg.bytes.clone()),
-                )
+                .send(Method::POST, self.http.url(), JSON_OR_SSE, &headers, Some(body))
                 .await?;
             let status = resp.status();
+            if probing.is_some() && status.is_client_error() {
+                let body = self.http.read_body(resp, ERROR_BODY_LIMIT).await.unwrap_or_default();
+                if let Some(e) = detect::rpc_error(&body)
+                    && detect::is_modern_error(status.as_u16(), &e)
+                {
+                    debug!(
+                        status = status.as_u16(),
+                        code = e.code,
+                        "initialize was refused the way a 2026-07-28 server refuses it"
+                    );
+                    return Ok(Sent::Modern(e.supported));
+                }
+                if may_fall_back && matches!(status.as_u16(), 400 | 404 | 405) {
+                    return Ok(Sent::Refused(self.http.status_error(status, &body)));
+                }
+                return Err(self.refused_body(status, body).await);
+            }
             if status == StatusCode::NOT_FOUND && headers.session_id.is_some() && !msg.is_initialize() && !renewed {
                 self.reinitialize(generation).await?;
                 renewed = true;
@@ -134,15 +194,31 @@ impl Streamable {
             if !status.is_success() {
                 return Err(self.refused(resp).await);
             }
-            let init_id = if msg.is_initialize() {
+            let mut init = if msg.is_initialize() {
                 if let Some(id) = resp.headers().get("mcp-session-id") {
                     self.lock().id = Some(id.clone());
                 }
-                msg.request_ids().next().cloned()
+                msg.request_ids().next().cloned().map(|id| InitAnswer {
+                    id,
+                    probing: probing.is_some(),
+                    held: None,
+                })
             } else {
                 None
             };
-            self.read_response(resp, awaiting, init_id.as_ref()).await?;
+            self.read_response(resp, awaiting, init.as_mut()).await?;
+            if let Some(held) = init.and_then(|i| i.held) {
+                let version = jsonrpc::protocol_version(&held.bytes);
+                return Ok(match version {
+                    Some(v) => {
+                        // Whatever session it made is of no use on the
+                        // stateless wire.
+                        self.lock().id = None;
+                        Sent::Modern(vec![v])
+                    }
+                    None => Sent::Declined(held),
+                });
+            }
             if msg.is_initialize() {
                 // The GET stream opens as soon as the session exists, and
                 // the client's next messages wait until it is open (or
@@ -193,7 +269,7 @@ impl Streamable {
             RequestHeaders {
                 session_id: s.id.clone(),
                 protocol_version: s.protocol.clone(),
-                last_event_id: None,
+                ..Default::default()
             },
             s.generation,
         )
@@ -208,14 +284,14 @@ impl Streamable {
         self: &Arc<Self>,
         resp: Response,
         awaiting: &mut Awaiting,
-        init_id: Option<&Id>,
+        mut init: Option<&mut InitAnswer>,
     ) -> Result<(), TransportError> {
         if is_sse(&resp) {
-            self.read_post_stream(resp, awaiting, init_id).await?;
+            self.read_post_stream(resp, awaiting, init.as_deref_mut()).await?;
         } else {
             let status = resp.status();
             let body = self.http.read_body(resp, self.http.max_message_size).await?;
-            if !body.iter().all(u8::is_ascii_whitespace) && !self.forward(body.clone(), init_id).await {
+            if !body.iter().all(u8::is_ascii_whitespace) && !self.forward(body.clone(), init.as_deref_mut()).await {
                 // A login page or a proxy's answer where JSON-RPC belongs:
                 // say so now rather than time out later.
                 return Err(self.http.not_json_rpc(status, &body));
@@ -223,7 +299,8 @@ impl Streamable {
         }
         // A request answered by 202 or an empty body gets its answer on the
         // GET stream, if at all: wait for it, within the timeout.
-        if !awaiting.all_answered() && !awaiting.wait(self.http.request_timeout).await {
+        let held = init.is_some_and(|i| i.held.is_some());
+        if !held && !awaiting.all_answered() && !awaiting.wait(self.http.request_timeout).await {
             return Err(self.http.timeout());
         }
         Ok(())
@@ -235,7 +312,7 @@ impl Streamable {
         self: &Arc<Self>,
         resp: Response,
         awaiting: &mut Awaiting,
-        init_id: Option<&Id>,
+        mut init: Option<&mut InitAnswer>,
     ) -> Result<(), TransportError> {
         let limit = self.http.max_message_size;
         let mut events = Events::new(resp, limit, Some(self.http.request_timeout));
@@ -245,7 +322,12 @@ impl Streamable {
             match events.next().await {
                 Ok(event) => {
                     if event.is_message() {
-                        self.forward(Bytes::from(event.data), init_id).await;
+                        self.forward(Bytes::from(event.data), init.as_deref_mut()).await;
+                    }
+                    if init.as_ref().is_some_and(|i| i.held.is_some()) {
+                        // The answer is held back for the era decision;
+                        // the rest of this stream is of no use.
+                        return Ok(());
                     }
                     if !answered && awaiting.all_answered() {
                         answered = true;
@@ -311,14 +393,21 @@ impl Streamable {
     }
 
     /// Forwards one message from the server, learning the protocol version
-    /// from the answer to `initialize`. Returns false when it was not JSON-RPC.
-    async fn forward(&self, bytes: Bytes, init_id: Option<&Id>) -> bool {
+    /// from the answer to `initialize` (and holding that answer back when it
+    /// is probed and not a legacy acceptance). Returns false when it was not
+    /// JSON-RPC.
+    async fn forward(&self, bytes: Bytes, init: Option<&mut InitAnswer>) -> bool {
         match jsonrpc::parse_from_server(bytes) {
             Ok(msg) => {
-                if let Some(id) = init_id
-                    && answers(&msg, id)
+                if let Some(init) = init
+                    && answers(&msg, &init.id)
                 {
-                    self.adopt_protocol(&msg.bytes);
+                    let version = jsonrpc::protocol_version(&msg.bytes);
+                    if init.probing && !era::is_legacy_acceptance(&msg.bytes, version.as_deref()) {
+                        init.held = Some(msg);
+                        return true;
+                    }
+                    self.adopt_protocol(version);
                 }
                 self.replies.deliver(msg).await;
                 true
@@ -330,8 +419,8 @@ impl Streamable {
         }
     }
 
-    fn adopt_protocol(&self, init_response: &[u8]) {
-        if let Some(version) = jsonrpc::protocol_version(init_response) {
+    fn adopt_protocol(&self, version: Option<String>) {
+        if let Some(version) = version {
             debug!(%version, "protocol version negotiated");
             self.lock().protocol = HeaderValue::from_str(&version).ok();
         }
@@ -346,6 +435,10 @@ impl Streamable {
             Ok(body) => body,
             Err(_) => Bytes::new(),
         };
+        self.refused_body(status, body).await
+    }
+
+    async fn refused_body(&self, status: StatusCode, body: Bytes) -> TransportError {
         if let Ok(msg) = jsonrpc::parse_from_server(body.clone())
             && msg.response_ids().next().is_some()
         {
@@ -399,7 +492,7 @@ impl Streamable {
             s.generation
         };
         if let Some(answer) = answer {
-            self.adopt_protocol(&answer);
+            self.adopt_protocol(jsonrpc::protocol_version(&answer));
         }
         if let Some(initialized) = initialized {
             let (headers, _) = self.headers();

@@ -32,6 +32,7 @@ fn config(url: &str, transport: TransportMode, request_timeout: Duration) -> Run
         url: Url::parse(url).unwrap(),
         headers: Vec::new(),
         transport,
+        protocol: crate::config::ProtocolMode::Auto,
         max_message_size: 1024 * 1024,
         request_timeout,
         connect_timeout: Duration::from_secs(5),
