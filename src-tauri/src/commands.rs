@@ -172,6 +172,13 @@ fn install_one(ctx: &AppContext, name: &str, client: &str, result: &mut InstallR
         });
         return;
     };
+    if let Some(why) = &ctx.entries_refused {
+        result.errors.push(ClientError {
+            client: client.to_owned(),
+            message: why.clone(),
+        });
+        return;
+    }
     match clients::install(id, &platform(ctx), name, &ctx.sidecar) {
         Ok(path) => {
             if id == ClientId::ClaudeDesktop {

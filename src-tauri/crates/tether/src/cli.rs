@@ -1023,7 +1023,9 @@ impl ClientsArgs {
             Some(p) => p.clone(),
             None => std::env::current_exe().context("cannot find the path of this tether program")?,
         };
-        std::fs::canonicalize(&path).with_context(|| format!("{} does not exist", path.display()))
+        let path = std::fs::canonicalize(&path).with_context(|| format!("{} does not exist", path.display()))?;
+        // Not a transient place (an AppImage mount, a disk image, a temporary folder).
+        Ok(clients::program::for_entries(&path, &paths()?.state)?)
     }
 
     /// Restarts Claude Desktop when asked and when its config changed.
