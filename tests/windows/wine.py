@@ -33,12 +33,15 @@ LANE = ROOT / "target" / "windows-lane"
 
 
 def wine_bin() -> str:
-    """Wine's 64-bit loader: `wine64` on PATH, else where Debian's wine64 package puts it."""
-    return shutil.which("wine64") or "/usr/lib/wine/wine64"
+    """Wine's 64-bit loader: $TETHER_WINE (tests/windows/run sets it), `wine64` on
+    PATH, else where Debian's wine64 package puts it."""
+    return os.environ.get("TETHER_WINE") or shutil.which("wine64") or "/usr/lib/wine/wine64"
 
 
 def wineserver_bin() -> str:
-    return shutil.which("wineserver") or "/usr/lib/wine/wineserver"
+    """The wineserver beside that loader."""
+    beside = Path(wine_bin()).resolve().with_name("wineserver")
+    return str(beside) if beside.exists() else shutil.which("wineserver") or "/usr/lib/wine/wineserver"
 
 
 def winpath(path: Path | str) -> str:
