@@ -1,11 +1,12 @@
 /* bcryptprimitives.dll for Wine 8: only ProcessPrng.
  *
- * Why: Rust's standard library (since 1.78) takes its random numbers (the
- * keys of every HashMap) from ProcessPrng in bcryptprimitives.dll, which
- * every Windows 10 and 11 has. Wine 8, the Wine of Debian 12, has no such
- * DLL, so without this shim any Rust program, tether.exe included, fails to
- * load under it ("Library bcryptprimitives.dll ... not found", status
- * c0000135). Later Wine releases have the DLL; real Windows never needs this.
+ * Why: Rust's standard library (since 1.78, rust-lang/rust#121337) takes its
+ * random numbers (the keys of every HashMap) from ProcessPrng in
+ * bcryptprimitives.dll, which every Windows 10 and 11 has. Debian 12's Wine
+ * (8.0) has no such DLL (Wine added it in 8.13), so without this shim any
+ * Rust program, tether.exe included, fails to load under it ("Library
+ * bcryptprimitives.dll ... not found", status c0000135). Real Windows never
+ * needs this.
  *
  * What: ProcessPrng(data, len) fills `len` bytes from RtlGenRandom (advapi32's
  * SystemFunction036), the system's cryptographic generator, which Wine has.
