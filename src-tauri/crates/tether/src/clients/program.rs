@@ -89,10 +89,13 @@ pub struct Surroundings {
 impl Surroundings {
     /// This process's surroundings; copies go to `<state_dir>/bin`.
     pub fn current(state_dir: &Path) -> Self {
+        // Resolved like the program's path: `/var` is `/private/var` on macOS,
+        // and Windows may name %TEMP% by its short (8.3) form.
+        let resolved = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
         let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
         Self {
-            temp_dir: Some(std::env::temp_dir()),
-            appdir: var("APPIMAGE").and(var("APPDIR")),
+            temp_dir: Some(resolved(std::env::temp_dir())),
+            appdir: var("APPIMAGE").and(var("APPDIR")).map(resolved),
             stable_dir: state_dir.join("bin"),
         }
     }
