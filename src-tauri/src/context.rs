@@ -19,8 +19,12 @@ pub struct AppContext {
     pub tether_home: Option<PathBuf>,
     /// The home directory the MCP client configs are found under.
     pub clients_home: PathBuf,
-    /// The `tether` executable shipped beside the app.
+    /// The `tether` executable shipped beside the app, or its stable copy
+    /// when the app runs from an AppImage's mount (`clients::program`).
     pub sidecar: PathBuf,
+    /// Why no MCP client entry may name the sidecar (the app runs from a
+    /// disk image, a translocated copy or a temporary folder), if so.
+    pub entries_refused: Option<String>,
     /// The last overview, to notice what changed.
     pub last: Mutex<Vec<tether::overview::ServerView>>,
     /// The servers Claude Desktop's config had at the last look.
@@ -63,11 +67,13 @@ impl AppContext {
                 namespace: None,
             }
         });
+        let (sidecar, entries_refused) = sidecar_path(&paths);
         Self {
             paths,
             tether_home,
             clients_home,
-            sidecar: sidecar_path(),
+            sidecar,
+            entries_refused,
             last: Mutex::default(),
             in_claude: Mutex::default(),
             watcher: Mutex::default(),
@@ -81,11 +87,22 @@ impl AppContext {
 }
 
 /// The `tether` beside this executable: Tauri puts sidecars there in every
-/// bundle (and `cargo build` puts both in `target/<profile>/`).
-fn sidecar_path() -> PathBuf {
+/// bundle (and `cargo build` puts both in `target/<profile>/`). From a place
+/// that will not last, it is the stable copy `clients::program` makes (an
+/// AppImage), or it stays where it is and entries are refused with the
+/// reason (a disk image, App Translocation, a temporary folder).
+fn sidecar_path(paths: &Paths) -> (PathBuf, Option<String>) {
     let name = if cfg!(windows) { "tether.exe" } else { "tether" };
-    std::env::current_exe()
+    let beside = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.join(name)))
-        .unwrap_or_else(|| PathBuf::from(name))
+        .unwrap_or_else(|| PathBuf::from(name));
+    let Ok(real) = std::fs::canonicalize(&beside) else {
+        return (beside, None);
+    };
+    match tether::clients::program::for_entries(&real, &paths.state) {
+        Ok(program) if program == real => (beside, None),
+        Ok(program) => (program, None),
+        Err(e) => (beside, Some(e.to_string())),
+    }
 }

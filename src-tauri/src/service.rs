@@ -161,6 +161,15 @@ fn install_one(ctx: &AppContext, name: &str, client: &str, report: &mut InstallR
         });
         return;
     };
+    // The app runs from a place that will not last (a disk image, say): no
+    // entry may name its `tether` (`clients::program`).
+    if let Some(why) = &ctx.entries_refused {
+        report.errors.push(ClientFailure {
+            client: client.to_owned(),
+            message: why.clone(),
+        });
+        return;
+    }
     match clients::install(id, &platform(ctx), name, &ctx.sidecar) {
         Ok(path) => {
             if id == McpClient::ClaudeDesktop {
@@ -356,6 +365,9 @@ pub async fn diagnose(ctx: &AppContext, target: &str) -> Result<DoctorReport> {
 /// The Claude Desktop entry of `name`, as JSON to paste.
 pub fn entry_json(ctx: &AppContext, name: &str) -> Result<String> {
     tether::servers::check_name(name)?;
+    if let Some(why) = &ctx.entries_refused {
+        return Err(ServiceError::Invalid(why.clone()));
+    }
     Ok(clients::entry_json(name, &ctx.sidecar))
 }
 

@@ -89,13 +89,16 @@ impl ClientsArgs {
         Ok(Platform::current(&home))
     }
 
-    /// The program the entries run: `--command`, else this executable.
+    /// The program the entries run: `--command`, else this executable; never
+    /// one in a transient place (an AppImage's mount, a disk image, a
+    /// temporary folder: `clients::program`).
     fn program(&self) -> Result<PathBuf> {
         let path = match &self.command {
             Some(p) => p.clone(),
             None => std::env::current_exe().context("cannot find the path of this tether program")?,
         };
-        std::fs::canonicalize(&path).with_context(|| format!("{} does not exist", path.display()))
+        let path = std::fs::canonicalize(&path).with_context(|| format!("{} does not exist", path.display()))?;
+        Ok(clients::program::for_entries(&path, &paths()?.state)?)
     }
 
     /// Restarts Claude Desktop when asked and when its config changed.

@@ -168,12 +168,20 @@ pub(super) fn add(args: AddArgs) -> Result<ExitCode> {
             secrets_for(&paths).describe()
         ));
     }
-    say(format!(
-        "Claude Desktop entry (claude_desktop_config.json, \"mcpServers\"), or `tether install {}`:",
-        args.name
-    ));
-    let exe = std::env::current_exe().unwrap_or_else(|_| "tether".into());
-    print(tether::clients::entry_json(&args.name, &exe));
+    // The entry names this program, where it will stay (`clients::program`).
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .unwrap_or_else(|_| "tether".into());
+    match tether::clients::program::for_entries(&exe, &paths.state) {
+        Ok(program) => {
+            say(format!(
+                "Claude Desktop entry (claude_desktop_config.json, \"mcpServers\"), or `tether install {}`:",
+                args.name
+            ));
+            print(tether::clients::entry_json(&args.name, &program));
+        }
+        Err(e) => warn(format!("no Claude Desktop entry is printed: {e}")),
+    }
     if auth == AuthKind::Oauth {
         say(format!(
             "Sign in now with `tether login {}` (or at first use from Claude).",

@@ -13,6 +13,7 @@
 pub mod import;
 pub mod jsonc;
 pub mod paths;
+pub mod program;
 pub mod restart;
 
 use std::path::{Path, PathBuf};

@@ -51,24 +51,24 @@ impl Home {
 
 impl Drop for Home {
     fn drop(&mut self) {
+        #[cfg(unix)]
         make_writable(&self.dir);
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
+/// Undoes a test's `chmod` (only Unix tests make directories read-only).
+#[cfg(unix)]
 fn make_writable(dir: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
-        if let Ok(entries) = fs::read_dir(dir) {
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    make_writable(&p);
-                } else {
-                    let _ = fs::set_permissions(&p, fs::Permissions::from_mode(0o644));
-                }
+    use std::os::unix::fs::PermissionsExt;
+    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                make_writable(&p);
+            } else {
+                let _ = fs::set_permissions(&p, fs::Permissions::from_mode(0o644));
             }
         }
     }
@@ -80,21 +80,15 @@ fn set_read_only(path: &Path, read_only: bool) {
     fs::set_permissions(path, perms).unwrap();
 }
 
+#[cfg(unix)]
 fn is_root() -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        // A file we create is owned by our user: uid 0 means root.
-        let probe = std::env::temp_dir().join(format!("tether-uid-{}", std::process::id()));
-        let _ = fs::write(&probe, "");
-        let root = fs::metadata(&probe).map(|m| m.uid() == 0).unwrap_or(false);
-        let _ = fs::remove_file(probe);
-        root
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
+    use std::os::unix::fs::MetadataExt;
+    // A file we create is owned by our user: uid 0 means root.
+    let probe = std::env::temp_dir().join(format!("tether-uid-{}", std::process::id()));
+    let _ = fs::write(&probe, "");
+    let root = fs::metadata(&probe).map(|m| m.uid() == 0).unwrap_or(false);
+    let _ = fs::remove_file(probe);
+    root
 }
 
 const FIXTURES: &[(McpClient, &str)] = &[

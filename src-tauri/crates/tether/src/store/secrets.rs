@@ -513,6 +513,24 @@ mod tests {
     }
 
     #[test]
+    fn every_part_of_a_split_value_fits_one_credential_manager_blob() {
+        // CRED_MAX_CREDENTIAL_BLOB_SIZE: 5 * 512 bytes, and the store writes
+        // text as UTF-16. A part is at most max_value_len() bytes of UTF-8,
+        // and no character takes more UTF-16 bytes than twice its UTF-8 ones.
+        const CRED_MAX_CREDENTIAL_BLOB_SIZE: usize = 2560;
+        let max = Backend::WindowsCredentialManager.max_value_len();
+        for text in ["a", "é", "€", "𝄞"].map(|c| c.repeat(3 * max)) {
+            let parts = split_at_char_boundaries(&text, max);
+            assert!(parts.len() >= 3, "{} bytes make several parts", text.len());
+            for part in parts {
+                assert!(part.len() <= max);
+                let blob = part.encode_utf16().count() * 2;
+                assert!(blob <= CRED_MAX_CREDENTIAL_BLOB_SIZE, "{blob} bytes");
+            }
+        }
+    }
+
+    #[test]
     fn tether_home_gets_a_service_name_of_its_own() {
         assert_eq!(service_name(None), "Tether");
         assert_eq!(service_name(Some("/tmp/t1")), "Tether (/tmp/t1)");
