@@ -89,7 +89,9 @@ class FakeMcp:
     (an SSE stream that ends with no event id and no answer).
 
     Knobs (set attributes): `json_responses` answers POSTs with JSON instead of
-    SSE; `get_status` (405, or 200 for a GET stream); `require_token`;
+    SSE; `get_status` (405, or 200 for a GET stream); `get_stream_closes`
+    (the GET stream ends after one event with `retry_ms`; `get_count` counts
+    them); `require_token`;
     `login_page` answers everything 200 with an HTML sign-in page (an SSO proxy);
     `post_status` forces a status for POSTs of a tools/call.
     """
@@ -102,6 +104,9 @@ class FakeMcp:
         self.require_token: str | None = None
         self.post_status: int | None = None
         self.retry_ms = 200
+        # The GET stream closes after its first event (with `retry_ms`).
+        self.get_stream_closes = False
+        self.get_count = 0
         self.login_page = False
         self.initialize_count = 0
         # Events of cut streams, by event id, replayed on GET with Last-Event-ID.
@@ -181,6 +186,7 @@ class FakeMcp:
                 return StreamingResponse(self._replay(last), media_type="text/event-stream")
             if self.get_status != 200:
                 return Response(status_code=self.get_status)
+            self.get_count += 1
             return StreamingResponse(self._get_stream(), media_type="text/event-stream")
         try:
             msg = json.loads(body)
@@ -270,6 +276,9 @@ class FakeMcp:
 
     async def _get_stream(self):
         self._to_client = asyncio.Queue()
+        if self.get_stream_closes:
+            yield sse("", id="g-0", retry=self.retry_ms)
+            return
         yield sse("", id="g-0")
         while True:
             item = await self._to_client.get()

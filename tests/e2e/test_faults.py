@@ -76,6 +76,20 @@ def test_the_negotiated_protocol_version_and_session_id_are_sent_after_initializ
     assert later.headers["mcp-session-id"] in {s.headers.get("mcp-session-id") for s in fake.requests("DELETE")}
 
 
+def test_a_server_asking_to_reconnect_at_once_does_not_make_a_tight_loop(fake, home):
+    """`retry: 0` on a GET stream that keeps closing: reconnections come
+    no faster than the floor (250 ms), not as fast as the loop can go."""
+    fake.get_status = 200
+    fake.get_stream_closes = True
+    fake.retry_ms = 0
+    with RawBridge("run", fake.url, home=home) as b:
+        b.initialize()
+        b.send(INITIALIZED)
+        time.sleep(2.0)
+        seen = fake.get_count
+    assert 1 <= seen <= 10, f"{seen} GET streams in 2 s"
+
+
 def test_json_responses_work_as_well_as_sse(fake, home):
     fake.json_responses = True
     with RawBridge("run", fake.url, home=home) as b:

@@ -78,6 +78,9 @@ pub struct Http {
     auth: Option<Arc<dyn TokenSource>>,
     /// Largest message accepted, in bytes.
     pub max_message_size: usize,
+    /// What all of this bridge's streams may hold at once: a few messages'
+    /// worth, so many open streams cannot add up to unbounded memory.
+    pub budget: Arc<super::sse::Budget>,
     /// How long to wait for a sign of life from the server.
     pub request_timeout: Duration,
 }
@@ -96,6 +99,8 @@ pub struct RequestHeaders {
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+/// A bridge's streams may hold this many largest messages at once.
+const BUDGET_MESSAGES: usize = 4;
 /// How many times one request may trigger a sign-in for more scopes. The
 /// sign-in that a 401 on the same request started counts too: three
 /// authorizations in all, the limit the MCP spec's step-up section and the
@@ -121,6 +126,7 @@ impl Http {
             headers,
             auth,
             max_message_size: config.max_message_size,
+            budget: super::sse::Budget::new(config.max_message_size.saturating_mul(BUDGET_MESSAGES)),
             request_timeout: config.request_timeout,
         })
     }

@@ -91,7 +91,7 @@ impl Legacy {
             return Err(ConnectError::Refused(self.http.status_error(status, &body)));
         }
         let (tx, rx) = oneshot::channel();
-        let events = Events::new(resp, self.http.max_message_size, None);
+        let events = Events::new(resp, self.http.max_message_size, &self.http.budget, None);
         let this = Arc::clone(self);
         let task = tokio::spawn(async move { this.read(events, Some(tx)).await });
         if let Some(old) = self.lock_reader().replace(task.abort_handle()) {

@@ -36,6 +36,9 @@ const SSE: &str = "text/event-stream";
 const MAX_RESUMES: u32 = 5;
 /// The reconnection delay when the server gave no `retry` field.
 const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+/// The shortest reconnection delay, whatever `retry` the server sends: a
+/// `retry: 0` must not make a closing stream a tight loop.
+const MIN_RETRY: Duration = Duration::from_millis(250);
 /// How long to keep reading a stream after its response, so a well-behaved
 /// server's close is seen and the connection can be reused.
 const LINGER: Duration = Duration::from_secs(5);
@@ -315,7 +318,7 @@ impl Streamable {
         mut init: Option<&mut InitAnswer>,
     ) -> Result<(), TransportError> {
         let limit = self.http.max_message_size;
-        let mut events = Events::new(resp, limit, Some(self.http.request_timeout));
+        let mut events = Events::new(resp, limit, &self.http.budget, Some(self.http.request_timeout));
         let mut resumes = 0;
         let mut answered = false;
         loop {
@@ -366,7 +369,7 @@ impl Streamable {
                 )));
             }
             *resumes += 1;
-            let delay = retry.unwrap_or(DEFAULT_RETRY).min(self.http.request_timeout);
+            let delay = retry_delay(retry).min(self.http.request_timeout);
             debug!(last_event_id = %last_id, delay_ms = delay.as_millis() as u64, "resuming a response stream");
             tokio::time::sleep(delay).await;
             let (mut headers, _) = self.headers();
@@ -380,7 +383,12 @@ impl Streamable {
                 Err(e) => return Err(e),
             };
             if resp.status().is_success() && is_sse(&resp) {
-                let mut events = Events::new(resp, self.http.max_message_size, Some(self.http.request_timeout));
+                let mut events = Events::new(
+                    resp,
+                    self.http.max_message_size,
+                    &self.http.budget,
+                    Some(self.http.request_timeout),
+                );
                 events.last_id = Some(last_id);
                 events.retry = retry;
                 return Ok(events);
@@ -527,7 +535,12 @@ impl Streamable {
                 .filter(|m| answers(m, id))
                 .map(|m| m.bytes));
         }
-        let mut events = Events::new(resp, self.http.max_message_size, Some(self.http.request_timeout));
+        let mut events = Events::new(
+            resp,
+            self.http.max_message_size,
+            &self.http.budget,
+            Some(self.http.request_timeout),
+        );
         while let Ok(event) = events.next().await {
             if event.is_message()
                 && let Ok(m) = jsonrpc::parse_from_server(Bytes::from(event.data))
@@ -587,7 +600,7 @@ impl Streamable {
                 }
                 Ok(resp) if resp.status().is_success() && is_sse(&resp) => {
                     let opened = Instant::now();
-                    let mut events = Events::new(resp, self.http.max_message_size, None);
+                    let mut events = Events::new(resp, self.http.max_message_size, &self.http.budget, None);
                     events.last_id = last_id.take();
                     let mut got_any = false;
                     loop {
@@ -608,7 +621,7 @@ impl Streamable {
                             Err(_) => break,
                         }
                     }
-                    last_id = events.last_id;
+                    last_id = events.last_id.take();
                     retry = events.retry.or(retry);
                     failures = if got_any || opened.elapsed() > Duration::from_secs(10) {
                         0
@@ -638,13 +651,19 @@ impl Streamable {
             }
             let backoff = Duration::from_secs(1u64 << failures.min(6)).min(Duration::from_secs(60));
             let delay = if failures == 0 {
-                retry.unwrap_or(DEFAULT_RETRY)
+                retry_delay(retry)
             } else {
-                backoff.max(retry.unwrap_or_default())
+                backoff.max(retry_delay(retry))
             };
             tokio::time::sleep(delay).await;
         }
     }
+}
+
+/// The delay before reconnecting a stream: the server's `retry`, else the
+/// default, never under the floor.
+fn retry_delay(retry: Option<Duration>) -> Duration {
+    retry.unwrap_or(DEFAULT_RETRY).max(MIN_RETRY)
 }
 
 fn is_sse(resp: &Response) -> bool {

@@ -857,7 +857,7 @@ impl Modern {
                 None => Err(self.http.not_json_rpc(status, &body)),
             };
         }
-        let mut events = Events::new(resp, self.http.max_message_size, idle);
+        let mut events = Events::new(resp, self.http.max_message_size, &self.http.budget, idle);
         loop {
             match events.next().await {
                 Ok(event) if event.is_message() => {
