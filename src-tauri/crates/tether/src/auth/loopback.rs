@@ -7,9 +7,16 @@
 //! registered one; it answers `GET /callback` with a small page that says
 //! what happened, bounds each request's size and time, serves concurrent
 //! connections (browsers open several), and gives up after an overall
-//! timeout. What counts as a valid callback (`state`, `iss`) is decided by
-//! the caller's check, so requests that fail it are answered and ignored
-//! while the real one can still arrive.
+//! timeout, measured on the wall clock too (a machine that slept past it
+//! does not keep the sign-in open). What counts as a valid callback
+//! (`state`, `iss`) is decided by the caller's check, so requests that fail
+//! it are answered and ignored while the real one can still arrive.
+//!
+//! `GET /start` redirects to the authorization URL of the sign-in it waits
+//! for: a person who closed the tab (or another Tether process that joined
+//! this sign-in) opens the same sign-in again from a loopback URL that
+//! carries nothing secret, and there is still one sign-in, one listener and
+//! one code exchange.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -28,6 +35,8 @@ use super::AuthError;
 
 /// The path of the redirect URI.
 pub const CALLBACK_PATH: &str = "/callback";
+/// The path that leads to the sign-in's page again.
+pub const START_PATH: &str = "/start";
 /// How long one browser connection may take.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest request head accepted.
@@ -48,6 +57,8 @@ pub enum Verdict {
 pub struct Listener {
     listener: TcpListener,
     port: u16,
+    /// Where `GET /start` leads: the authorization URL.
+    start: Option<Arc<str>>,
 }
 
 impl Listener {
@@ -62,7 +73,11 @@ impl Listener {
             _ => bind(0).await.map_err(|e| listen_error("127.0.0.1", e))?,
         };
         let port = listener.local_addr().map_err(|e| listen_error("127.0.0.1", e))?.port();
-        Ok(Self { listener, port })
+        Ok(Self {
+            listener,
+            port,
+            start: None,
+        })
     }
 
     /// Binds exactly `port` (a user-chosen, strict callback port).
@@ -70,12 +85,26 @@ impl Listener {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
             .await
             .map_err(|e| listen_error(&format!("127.0.0.1:{port} (the callback port you chose)"), e))?;
-        Ok(Self { listener, port })
+        Ok(Self {
+            listener,
+            port,
+            start: None,
+        })
     }
 
     /// The port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Makes `GET /start` lead to `authorization_url`.
+    pub fn set_start(&mut self, authorization_url: &str) {
+        self.start = Some(authorization_url.into());
+    }
+
+    /// The URL of this listener's `/start` page.
+    pub fn start_url(port: u16) -> String {
+        format!("http://127.0.0.1:{port}{START_PATH}")
     }
 
     /// The redirect URI the authorization server sends the browser to.
@@ -91,17 +120,24 @@ impl Listener {
         let (tx, mut rx) = mpsc::channel::<Result<String, AuthError>>(1);
         let check = Arc::new(check);
         let name: Arc<str> = server_name.into();
+        let start = self.start.clone();
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
+        // Monotonic timers stop while the machine sleeps: the wall clock
+        // ends the wait too.
+        let wall_deadline = std::time::SystemTime::now() + timeout;
+        let mut wall = tokio::time::interval(Duration::from_secs(5));
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
-                    let (check, tx, name) = (check.clone(), tx.clone(), name.clone());
+                    let (check, tx, name, start) = (check.clone(), tx.clone(), name.clone(), start.clone());
                     tokio::spawn(async move {
                         let service = hyper::service::service_fn(move |req| {
-                            let (check, tx, name) = (check.clone(), tx.clone(), name.clone());
-                            async move { Ok::<_, std::convert::Infallible>(answer(&req, &*check, &tx, &name)) }
+                            let (check, tx, name, start) = (check.clone(), tx.clone(), name.clone(), start.clone());
+                            async move {
+                                Ok::<_, std::convert::Infallible>(answer(&req, &*check, &tx, &name, start.as_deref()))
+                            }
                         });
                         let conn = hyper::server::conn::http1::Builder::new()
                             .max_buf_size(MAX_HEAD)
@@ -112,14 +148,21 @@ impl Listener {
                     });
                 }
                 Some(result) = rx.recv() => return result,
-                () = &mut deadline => {
-                    return Err(AuthError::Interaction(format!(
-                        "nobody completed the sign-in in the browser within {} s",
-                        timeout.as_secs()
-                    )));
+                () = &mut deadline => return Err(timed_out(timeout)),
+                _ = wall.tick() => {
+                    if std::time::SystemTime::now() > wall_deadline {
+                        return Err(timed_out(timeout));
+                    }
                 }
             }
         }
+    }
+}
+
+/// The error of a sign-in nobody completed in time.
+pub fn timed_out(timeout: Duration) -> AuthError {
+    AuthError::NotCompleted {
+        secs: timeout.as_secs(),
     }
 }
 
@@ -128,7 +171,20 @@ fn answer(
     check: &(dyn Fn(&HashMap<String, String>) -> Verdict + Send + Sync),
     tx: &mpsc::Sender<Result<String, AuthError>>,
     server_name: &str,
+    start: Option<&str>,
 ) -> Response<Full<Bytes>> {
+    if req.method() == hyper::Method::GET
+        && req.uri().path() == START_PATH
+        && let Some(to) = start.and_then(|u| hyper::header::HeaderValue::from_str(u).ok())
+    {
+        let mut resp = page(
+            StatusCode::FOUND,
+            "Signing in",
+            &format!("Continue to sign in to {server_name}."),
+        );
+        resp.headers_mut().insert(hyper::header::LOCATION, to);
+        return resp;
+    }
     if req.method() != hyper::Method::GET || req.uri().path() != CALLBACK_PATH {
         return page(
             StatusCode::NOT_FOUND,
@@ -257,6 +313,25 @@ mod tests {
         assert_eq!(s, 400);
         assert!(body.contains("Sign-in failed"));
         assert!(matches!(task.await.unwrap(), Err(AuthError::Denied(_))));
+    }
+
+    #[tokio::test]
+    async fn start_leads_to_the_authorization_page_of_the_sign_in_it_waits_for() {
+        let mut l = Listener::bind(None).await.unwrap();
+        let port = l.port();
+        l.set_start("https://as.example/authorize?state=s1&client_id=c");
+        let task = tokio::spawn(l.wait(Duration::from_secs(5), "x", check));
+        let (s, head) = get(port, "/start").await;
+        assert_eq!(s, 302);
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("location: https://as.example/authorize?state=s1&client_id=c"),
+            "{head}"
+        );
+        assert_eq!(Listener::start_url(port), format!("http://127.0.0.1:{port}/start"));
+        let (s, _) = get(port, "/callback?code=c&state=s1").await;
+        assert_eq!(s, 200);
+        assert_eq!(task.await.unwrap().unwrap(), "c");
     }
 
     #[tokio::test]

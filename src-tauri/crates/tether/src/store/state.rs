@@ -144,6 +144,11 @@ impl StateDir {
         self.root.join("locks")
     }
 
+    /// The servers' sign-in boards and broker locks.
+    pub fn sign_ins(&self) -> super::sign_in::SignIns {
+        super::sign_in::SignIns::new(&self.root)
+    }
+
     fn server_path(&self, key: &str) -> PathBuf {
         self.root.join("servers").join(format!("{}.json", file_stem(key)))
     }
