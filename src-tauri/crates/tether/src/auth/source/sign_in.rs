@@ -172,7 +172,12 @@ impl OAuthSource {
             }
             s.auth_server = Some(server);
         })
-        .await
+        .await?;
+        // Signed in, whichever way: nothing waits for a person any more.
+        if let Err(e) = self.state.sign_ins().update(&self.key, |b| b.waiting = None) {
+            warn!(error = %e, "cannot clear the sign-in board");
+        }
+        Ok(())
     }
 
     /// Device sign-in (RFC 8628), for `tether login --device-code`: a
