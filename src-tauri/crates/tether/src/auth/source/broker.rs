@@ -417,31 +417,41 @@ impl OAuthSource {
         .boxed()
     }
 
-    /// Resolves when a usable token is there, whoever obtained it: looks at
-    /// the state file's token serial, and at the keychain only when it
-    /// changed. Never opens a browser.
+    /// Resolves when a usable token other than the one the server last
+    /// refused is held, whoever obtained it: looks at the state file's token
+    /// serial, and at the keychain only when it changed. Never opens a
+    /// browser.
     pub fn wait_for_sign_in(&self) -> BoxFuture<'static, Result<(), AuthError>> {
         let Some(this) = self.weak.upgrade() else {
             return futures_util::future::ready(Err(AuthError::Interaction("shutting down".into()))).boxed();
         };
         async move {
             let mut seen = this.state.server(&this.key)?.token_serial;
-            if this.adopt_newer().await? {
-                return Ok(());
-            }
+            this.adopt_newer().await?;
             loop {
+                if this.holds_a_usable_token() {
+                    info!(server = %this.label, "signed in");
+                    return Ok(());
+                }
                 tokio::time::sleep(WAIT_POLL).await;
                 let serial = this.state.server(&this.key)?.token_serial;
                 if serial != seen {
                     seen = serial;
-                    if this.adopt_newer().await? {
-                        info!(server = %this.label, "signed in");
-                        return Ok(());
-                    }
+                    this.adopt_newer().await?;
                 }
             }
         }
         .boxed()
+    }
+
+    /// Whether this process holds a token it may send (another task of it,
+    /// a sign-in it joined, may have adopted it): fresh, covering the scopes
+    /// a step-up asked for, and not the one the server refused.
+    fn holds_a_usable_token(&self) -> bool {
+        let refused = lock(&self.refused).clone();
+        self.current().is_some_and(|t| {
+            !Self::stale(&t) && self.covers_step_up(&t) && Some(&t.access_token) != refused.as_ref()
+        })
     }
 }
 

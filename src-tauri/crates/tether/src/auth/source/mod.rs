@@ -155,6 +155,9 @@ pub struct OAuthSource {
     challenge: Mutex<Option<Challenge>>,
     /// The last challenge as the server wrote it (handed to a broker).
     raw_challenge: Mutex<Option<String>>,
+    /// The last access token the server refused: a sign-in is over when a
+    /// usable token other than this one is held.
+    refused: Mutex<Option<String>>,
     /// Scopes a step-up asked for, added to the next sign-in.
     step_up: Mutex<Vec<String>>,
     refreshing: tokio::sync::Mutex<()>,
@@ -187,6 +190,7 @@ impl OAuthSource {
             loaded: AtomicBool::new(false),
             challenge: Mutex::new(None),
             raw_challenge: Mutex::new(None),
+            refused: Mutex::new(None),
             step_up: Mutex::new(Vec::new()),
             refreshing: tokio::sync::Mutex::new(()),
             signing_in: Mutex::new(None),
@@ -325,6 +329,9 @@ impl TokenSource for OAuthSource {
             if let Some(c) = challenge.and_then(|v| challenge::parse([v])) {
                 *lock(&self.challenge) = Some(c);
                 *lock(&self.raw_challenge) = challenge.map(str::to_owned);
+            }
+            if let Some(r) = rejected {
+                *lock(&self.refused) = Some(r.secret().to_owned());
             }
             let seen = self.load().await?;
             if let (Some(cur), Some(r)) = (&seen, rejected)
