@@ -10,7 +10,13 @@ export type ServerView = { name: string, url: string, auth: AuthKind,
 /**
  * The header a static token goes in, when not `Authorization`.
  */
-token_header: string | null, issuer: string | null, scopes: string | null, signed_in_at: number | null, last_error: string | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
+token_header: string | null, issuer: string | null, scopes: string | null, signed_in_at: number | null, last_error: string | null, 
+/**
+ * The MCP revision the server was last found to speak when it is the
+ * stateless one (2026-07-28) that bridges translate for a 2025-era
+ * client; `None` for a server of the 2025 handshake era (or not met).
+ */
+modern_protocol: string | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
 
 export type ServerRow = { 
 /**
@@ -20,7 +26,13 @@ clients: Array<string>, name: string, url: string, auth: AuthKind,
 /**
  * The header a static token goes in, when not `Authorization`.
  */
-token_header: string | null, issuer: string | null, scopes: string | null, signed_in_at: number | null, last_error: string | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
+token_header: string | null, issuer: string | null, scopes: string | null, signed_in_at: number | null, last_error: string | null, 
+/**
+ * The MCP revision the server was last found to speak when it is the
+ * stateless one (2026-07-28) that bridges translate for a 2025-era
+ * client; `None` for a server of the 2025 handshake era (or not met).
+ */
+modern_protocol: string | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
 
 export type ClientRow = { id: string, name: string, installed: boolean, path: string | null, 
 /**

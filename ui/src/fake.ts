@@ -55,6 +55,7 @@ export function sampleServers(now: number): ServerRow[] {
       scopes: 'read write',
       signed_in_at: now - 3600,
       last_error: null,
+      modern_protocol: null,
       clients: ['claude-desktop', 'claude-code'],
     },
     {
@@ -67,6 +68,7 @@ export function sampleServers(now: number): ServerRow[] {
       scopes: null,
       signed_in_at: null,
       last_error: null,
+      modern_protocol: '2026-07-28',
       clients: ['claude-desktop'],
     },
     {
@@ -80,6 +82,7 @@ export function sampleServers(now: number): ServerRow[] {
       scopes: null,
       signed_in_at: null,
       last_error: 'tools.example.com answered HTTP 502 to initialize',
+      modern_protocol: null,
       clients: [],
     },
   ];
@@ -108,8 +111,8 @@ function metadataUrlDouble(url: string): string | null {
 
 /** A row's fields that do not depend on its state. */
 function fieldsOf(row: ServerRow): Omit<ServerRow, 'state'> {
-  const { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, clients } = row;
-  return { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, clients };
+  const { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, modern_protocol, clients } = row;
+  return { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, modern_protocol, clients };
 }
 
 /** The row in another state, without the fields of the one it leaves
@@ -260,6 +263,7 @@ export class FakeBackend implements Backend {
           scopes: null,
           signed_in_at: null,
           last_error: null,
+          modern_protocol: null,
           clients,
         };
     this.servers = existing ? this.servers.map((s) => (s.name === r.name ? row : s)) : [...this.servers, row];
@@ -361,6 +365,7 @@ export class FakeBackend implements Backend {
         scopes: null,
         signed_in_at: null,
         last_error: null,
+        modern_protocol: null,
         clients: [c.client],
       });
       out.imported.push(c.server);

@@ -124,6 +124,8 @@ describe('the servers view', () => {
     expect(linear.textContent).toContain('read write');
     expect(linear.textContent).toContain('Claude Desktop and Claude Code');
     expect(row('notion').dataset.state).toBe('needs-sign-in');
+    expect(row('notion').textContent).toContain('2026-07-28 (translated for Claude)');
+    expect(row('linear').textContent).not.toContain('translated for Claude');
     expect(row('notion').querySelector('.state')!.textContent).toContain('needs sign-in');
     expect(row('internal').querySelector('.state')!.textContent).toContain('error: tools.example.com answered HTTP 502');
     expect(row('internal').textContent).toContain('no MCP client yet');

@@ -47,6 +47,10 @@ pub struct ServerView {
     pub scopes: Option<String>,
     pub signed_in_at: Option<i64>,
     pub last_error: Option<String>,
+    /// The MCP revision the server was last found to speak when it is the
+    /// stateless one (2026-07-28) that bridges translate for a 2025-era
+    /// client; `None` for a server of the 2025 handshake era (or not met).
+    pub modern_protocol: Option<String>,
 }
 
 impl ServerView {
@@ -119,6 +123,7 @@ pub fn servers(paths: &Paths) -> Result<Vec<ServerView>, ServersError> {
                 scopes: facts.granted_scopes.clone(),
                 signed_in_at: facts.signed_in_at,
                 last_error: status.and_then(|s| s.last_error),
+                modern_protocol: facts.modern_protocol.clone(),
                 name,
             }
         })
@@ -273,6 +278,7 @@ mod tests {
             scopes: None,
             signed_in_at: None,
             last_error: None,
+            modern_protocol: None,
         };
         assert_eq!(overall(&[v(ServerState::Ready)]), Overall::Ok);
         assert_eq!(
