@@ -382,6 +382,8 @@ mod tests {
         assert!(check_endpoint(&Url::parse("https://as.example/token").unwrap(), "x").is_ok());
         assert!(check_endpoint(&Url::parse("http://127.0.0.1:9/token").unwrap(), "x").is_ok());
         assert!(check_endpoint(&Url::parse("http://as.example/token").unwrap(), "x").is_err());
+        // A name under .localhost is not resolved, so not trusted (RFC 6761 §6.3 is a request to resolvers).
+        assert!(check_endpoint(&Url::parse("http://as.localhost/token").unwrap(), "x").is_err());
         assert!(check_endpoint(&Url::parse("javascript:alert(1)").unwrap(), "x").is_err());
         assert!(check_endpoint(&Url::parse("file:///etc/passwd").unwrap(), "x").is_err());
     }
