@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -78,6 +80,39 @@ def test_install_adds_the_entry_and_keeps_other_servers_and_unknown_keys(home, c
     entry = f'    }},\n    "linear": {{\n      "command": "{sidecar()}",\n      "args": ["run", "linear"]\n    }}\n  }},\n  "globalShortcut"'
     assert path.read_text() == original.replace('    }\n  },\n  "globalShortcut"', entry), "only the entry was added"
     assert Path(f"{path}.tether-backup").read_text() == original
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="needs strace (tests/run installs it)")
+def test_a_config_is_replaced_through_an_unguessable_exclusive_temporary_file_and_the_rename_is_synced(
+    home, clients_home, tmp_path
+):
+    path = put(claude_config(clients_home), (FIXTURES / "claude_desktop_config.json").read_text())
+    trace = tmp_path / "strace.txt"
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA", "CLAUDE_CONFIG_DIR")}
+    env.update({"HOME": str(clients_home), "TETHER_HOME": str(home)})
+    r = subprocess.run(
+        ["strace", "-f", "-y", "-o", str(trace), "-e", "trace=openat,rename,renameat,renameat2,fsync",
+         tether_bin(), "install", "linear"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = trace.read_text().splitlines()
+    directory = re.escape(str(path.parent))
+    for name in (path.name, f"{path.name}.tether-backup"):
+        # The temporary file: 64 random bits in its name, created with O_EXCL, owner-only.
+        tmp = rf"{directory}/\.{re.escape(name)}\.[0-9a-f]{{16}}\.tmp"
+        opened = [i for i, l in enumerate(lines) if re.search(rf'openat\(.*"{tmp}", [^)]*O_CREAT[^)]*\) = \d', l)]
+        assert opened, f"no temporary file for {name}:\n" + "\n".join(lines)
+        assert all("O_EXCL" in lines[i] and ", 0600)" in lines[i] for i in opened), [lines[i] for i in opened]
+        renamed = [i for i, l in enumerate(lines)
+                   if re.search(rf'rename(at2?)?\(.*"{tmp}", .*"{directory}/{re.escape(name)}"', l) and l.rstrip().endswith("= 0")]
+        assert len(renamed) == 1, "\n".join(lines)
+        # POSIX: the rename is durable once the directory is synced.
+        after = lines[renamed[0] + 1:]
+        until_next = after[: next((i for i, l in enumerate(after) if "rename" in l), len(after))]
+        synced = [l for l in until_next if re.search(rf"fsync\(\d+<{directory}>\) = 0", l)]
+        assert synced, f"the directory was not synced after renaming {name}:\n" + "\n".join(lines[renamed[0]:])
+    assert json.loads(path.read_text())["mcpServers"]["linear"] == {"command": sidecar(), "args": ["run", "linear"]}
 
 
 def test_install_into_several_clients_then_uninstall_from_every_one(home, clients_home):
