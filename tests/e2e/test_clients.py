@@ -227,3 +227,82 @@ def test_import_moves_the_token_into_the_keychain_and_the_entry_runs_tether(home
             b.send(call(1))
             assert b.recv_response(1)["result"]
     assert fake.seen and all(s.headers.get("authorization") == f"Bearer {token}" for s in fake.seen)
+
+
+def mcp_remote_cache(clients_home: Path) -> Path:
+    """~/.mcp-auth as mcp-remote 0.15 leaves it: plain-text tokens per server hash."""
+    cache = clients_home / ".mcp-auth"
+    v1 = cache / "mcp-remote-v1"
+    v1.mkdir(parents=True)
+    digest = "5d41402abc4b2a76b9719d911017c592"
+    (v1 / f"{digest}_tokens.json").write_text('{"access_token": "at1", "refresh_token": "mcp-remote-rt-77aa"}')
+    (v1 / f"{digest}_client_info.json").write_text('{"client_id": "c1"}')
+    return cache
+
+
+def test_after_an_import_mcp_remotes_token_cache_is_pointed_at_and_deleted_only_when_asked(home, clients_home):
+    config = json.loads((FIXTURES / "claude_desktop_mcp_remote.json").read_text())
+    put(claude_config(clients_home), json.dumps(config, indent=2) + "\n")
+    cache = mcp_remote_cache(clients_home)
+
+    r = tether("import", "--json", "--pick", "claude-desktop:linear", home=home, clients_home=clients_home)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"imported": ["linear"], "errors": [], "mcp_auth_cache": str(cache)}
+    assert f"mcp-remote's token cache is still at {cache}, with its tokens in plain text" in r.stderr
+    assert "once the `npx mcp-remote` entry left is imported or removed: `tether import --delete-mcp-auth`" in r.stderr
+    assert (cache / "mcp-remote-v1").is_dir(), "nothing is deleted unasked"
+
+    # The corp entry is left (its token is the keychain tests' business): drop it.
+    del config["mcpServers"]["corp"]
+    config["mcpServers"]["linear"] = json.loads(claude_config(clients_home).read_text())["mcpServers"]["linear"]
+    put(claude_config(clients_home), json.dumps(config, indent=2) + "\n")
+
+    # Something in it that is not mcp-remote's: nothing is deleted.
+    (cache / "notes.txt").write_text("mine")
+    r = tether("import", "--delete-mcp-auth", home=home, clients_home=clients_home)
+    assert r.returncode == 1
+    assert f"{cache} holds notes.txt, which is not mcp-remote's, so Tether deleted nothing" in r.stderr
+    assert (cache / "mcp-remote-v1" / "5d41402abc4b2a76b9719d911017c592_tokens.json").exists()
+
+    (cache / "notes.txt").unlink()
+    r = tether("import", "--delete-mcp-auth", "--json", home=home, clients_home=clients_home)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"imported": [], "errors": []}
+    assert f"Deleted mcp-remote's token cache {cache}" in r.stderr
+    assert not cache.exists()
+    assert clients_home.is_dir() and claude_config(clients_home).exists()
+
+
+def test_import_says_nothing_of_a_token_cache_that_is_not_there(home, clients_home):
+    put(claude_config(clients_home), (FIXTURES / "claude_desktop_mcp_remote.json").read_text())
+    r = tether("import", "--json", "--pick", "claude-desktop:linear", home=home, clients_home=clients_home)
+    assert json.loads(r.stdout) == {"imported": ["linear"], "errors": []}
+    assert ".mcp-auth" not in r.stderr
+
+
+@needs_keychain
+def test_an_imports_backup_keeps_the_other_entries_but_not_the_token_however_the_file_spells_it(home, clients_home):
+    # A token with a "/" that the file writes as "\/" (JSON allows it): a
+    # search for the token as text does not find it.
+    token = "imp/0rted-9b1f"
+    config = {
+        "mcpServers": {
+            "corp": {
+                "command": "npx",
+                "args": ["-y", "mcp-remote", "https://mcp.corp.example/mcp", "--header", "Authorization:${AUTH}"],
+                "env": {"AUTH": f"Bearer {token}"},
+            },
+            "github": {"command": "npx", "args": ["-y", "github-mcp"], "env": {"GITHUB_TOKEN": "ghp-other-server"}},
+        }
+    }
+    path = put(claude_config(clients_home), json.dumps(config, indent=2).replace("/", "\\/") + "\n")
+    r = tether("import", "--json", home=home, clients_home=clients_home)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["imported"] == ["corp"]
+    assert keychain(home, "bearer:corp") == token
+    backup = Path(f"{path}.tether-backup")
+    kept = json.loads(backup.read_text())
+    assert token not in json.dumps(kept) and "0rted" not in backup.read_text()
+    assert kept["mcpServers"]["corp"]["env"]["AUTH"] == "Bearer [moved to the keychain]"
+    assert kept["mcpServers"]["github"] == config["mcpServers"]["github"], "the way back keeps everything else"
+    assert backup.stat().st_mode & 0o777 == 0o600
