@@ -73,6 +73,11 @@ pub async fn import_servers(picks: Vec<Pick>, ctx: State<'_, AppContext>) -> Res
 }
 
 #[tauri::command]
+pub fn delete_mcp_auth_cache(ctx: State<'_, AppContext>) -> Result<Option<String>> {
+    service::delete_mcp_auth_cache(&ctx)
+}
+
+#[tauri::command]
 pub fn get_settings(app: AppHandle, ctx: State<'_, AppContext>) -> Result<SettingsView> {
     service::get_settings(&app, &ctx)
 }

@@ -275,6 +275,14 @@ pub async fn import_servers(ctx: &AppContext, picks: Vec<Pick>) -> Result<Import
     sidecar::run(ctx, &command).await
 }
 
+/// Deletes mcp-remote's plain-text token cache (`~/.mcp-auth`) under the
+/// app's home, after checking it holds only mcp-remote's files; the window
+/// offers it after an import. No keychain is involved, so no sidecar.
+pub fn delete_mcp_auth_cache(ctx: &AppContext) -> Result<Option<String>> {
+    let deleted = clients::mcp_auth::delete(&ctx.clients_home).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    Ok(deleted.map(|p| p.display().to_string()))
+}
+
 /// The settings, as the window edits them.
 pub fn get_settings(app: &AppHandle, ctx: &AppContext) -> Result<SettingsView> {
     use tauri_plugin_autostart::ManagerExt as _;

@@ -93,7 +93,8 @@ class FakeMcp:
     (the GET stream ends after one event with `retry_ms`; `get_count` counts
     them); `require_token`;
     `login_page` answers everything 200 with an HTML sign-in page (an SSO proxy);
-    `post_status` forces a status for POSTs of a tools/call.
+    `post_status` forces a status for POSTs of a tools/call; `fail_text` is
+    the plain-text body of `fail`'s 503 (instead of an OAuth-style JSON error).
     """
 
     def __init__(self) -> None:
@@ -108,6 +109,7 @@ class FakeMcp:
         self.get_stream_closes = False
         self.get_count = 0
         self.login_page = False
+        self.fail_text: str | None = None
         self.initialize_count = 0
         # Events of cut streams, by event id, replayed on GET with Last-Event-ID.
         self._held: dict[str, bytes] = {}
@@ -235,6 +237,8 @@ class FakeMcp:
             await asyncio.sleep(float(args["seconds"]))
             return self._answer(rid, _text(rid, "finally"))
         if name == "fail":
+            if self.fail_text is not None:
+                return Response(self.fail_text, status_code=503, media_type="text/plain")
             return JSONResponse({"error": "upstream exploded"}, status_code=503)
         if name == "hangup":
 
@@ -717,7 +721,9 @@ class FakeDoctor:
     http_authorize, no_well_known_cors, long_cache, waf_blocks_claude,
     reg_float_expiry, reg_demands_secret, reg_imposes_post,
     strict_redirect_port, no_localhost_redirect, refresh_wrong_error,
-    legacy_only.
+    legacy_only; `hostile` (a str) is put into words the server chooses
+    (a page title, `error_description`, `error`, `issuer`) to see that none
+    reaches the report with its control characters.
     """
 
     KNOBS = (
@@ -731,6 +737,7 @@ class FakeDoctor:
         for k in self.KNOBS:
             setattr(self, k, False)
         self.prm_resource: str | None = None
+        self.hostile = ""
         self.registered: dict[str, str] = {}
         self.seen: list[Seen] = []
         app = Starlette(
@@ -784,7 +791,7 @@ class FakeDoctor:
         if request.method == "OPTIONS":
             return Response(status_code=403)
         if self.html_login:
-            return Response("<html><head><title>Sign in to Corp</title></head><body>…</body></html>", media_type="text/html")
+            return Response(f"<html><head><title>Sign in to Corp{self.hostile}</title></head><body>…</body></html>", media_type="text/html")
         headers: dict[str, str] = {}
         if not self.no_www_authenticate:
             if self.basic_scheme:
@@ -816,7 +823,7 @@ class FakeDoctor:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers=self._cors()) if self._cors() else Response(status_code=405)
         meta = {
-            "issuer": "https://evil.example" if self.issuer_mismatch else self.origin,
+            "issuer": f"https://evil.example{self.hostile}" if self.issuer_mismatch else self.origin,
             "authorization_endpoint": "http://login.example.com/authorize" if self.http_authorize else f"{self.origin}/authorize",
             "token_endpoint": f"{self.origin}/token",
             "code_challenge_methods_supported": ["plain"] if self.no_s256 else ["S256"],
@@ -831,7 +838,7 @@ class FakeDoctor:
         body = json.loads(await request.body())
         method = body.get("token_endpoint_auth_method")
         if self.reg_demands_secret and method == "none":
-            return JSONResponse({"error": "invalid_client_metadata", "error_description": "public clients are not allowed"}, status_code=400)
+            return JSONResponse({"error": "invalid_client_metadata", "error_description": f"public clients are not allowed{self.hostile}"}, status_code=400)
         client_id = uuid.uuid4().hex
         self.registered[client_id] = body["redirect_uris"][0]
         reply: dict = {"client_id": client_id, "redirect_uris": body["redirect_uris"]}
@@ -855,5 +862,5 @@ class FakeDoctor:
 
     async def token(self, request: Request) -> Response:
         if self.refresh_wrong_error:
-            return JSONResponse({"error": "server_error"}, status_code=500)
+            return JSONResponse({"error": f"server_error{self.hostile}"}, status_code=500)
         return JSONResponse({"error": "invalid_grant"}, status_code=400)

@@ -77,6 +77,25 @@ def test_each_misconfiguration_is_flagged_by_its_own_check_and_no_other(knob, va
             assert f["breaks"], f"{f['id']} says which clients it breaks"
 
 
+HOSTILE = "\x1b]0;owned\x07\x1b[2J\r\nERROR   forged finding"
+
+
+@pytest.mark.parametrize("knobs", [("html_login",), ("issuer_mismatch", "reg_demands_secret", "refresh_wrong_error")])
+def test_a_servers_words_reach_the_report_without_control_characters(knobs):
+    with FakeDoctor() as fake:
+        fake.hostile = HOSTILE
+        for k in knobs:
+            setattr(fake, k, True)
+        r = subprocess.run([tether_bin(), "doctor", fake.url, *ALL_PROBES, "--timeout", "5"], capture_output=True, text=True, timeout=120)
+        _, report = doctor(fake.url, *ALL_PROBES)
+    assert "owned" in r.stdout, "the hostile text was quoted"
+    for line in r.stdout.split("\n"):
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in line), repr(line)
+        assert not line.startswith("ERROR   forged"), line
+    for f in report["findings"]:
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in f["saw"]), (f["id"], f["saw"])
+
+
 def test_the_text_report_starts_with_a_summary_and_names_the_fix():
     with FakeDoctor() as fake:
         fake.no_www_authenticate = True

@@ -57,6 +57,9 @@ export interface Backend {
   setUpClient(client: string): Promise<InstallReport>;
   importCandidates(): Promise<ImportCandidate[]>;
   importServers(picks: Pick[]): Promise<ImportReport>;
+  /** Deletes mcp-remote's plain-text token cache; resolves to the folder
+   * deleted, or null when there was none. */
+  deleteMcpAuthCache(): Promise<string | null>;
   getSettings(): Promise<SettingsView>;
   setSettings(settings: SettingsView): Promise<void>;
   /** Why a Client ID Metadata Document URL cannot be used (the sign-in's own rule), or null. */
@@ -111,6 +114,7 @@ export async function tauriBackend(): Promise<Backend> {
     setUpClient: (client) => call('set_up_client', { client }),
     importCandidates: () => call('import_candidates'),
     importServers: (picks) => call('import_servers', { picks }),
+    deleteMcpAuthCache: () => call('delete_mcp_auth_cache'),
     getSettings: () => call('get_settings'),
     setSettings: (settings) => call('set_settings', { settings }),
     checkMetadataUrl: (url) => call('check_metadata_url', { url }),

@@ -122,7 +122,15 @@ export type ImportReport = {
 /**
  * The servers imported.
  */
-imported: Array<string>, errors: Array<NamedFailure>, };
+imported: Array<string>, errors: Array<NamedFailure>, 
+/**
+ * mcp-remote's token cache (`~/.mcp-auth`, plain-text tokens), when it
+ * is still on disk after an import that imported something: the app
+ * offers to delete it (`tether import --delete-mcp-auth`, or
+ * `clients::mcp_auth::delete`, which needs no keychain). Absent when
+ * there is none or it was deleted.
+ */
+mcp_auth_cache?: string, };
 
 export type NamedFailure = { name: string, message: string, };
 

@@ -23,6 +23,8 @@ export interface FakeOptions {
   clients?: ClientRow[];
   candidates?: ImportCandidate[];
   settings?: SettingsView;
+  /** mcp-remote's token cache, as an import reports it left behind. */
+  mcpAuthCache?: string | null;
   /** Probe answers by URL; others are "open", or fail when the host is "down". */
   probes?: Record<string, Probe>;
   /** Milliseconds each call takes (the preview uses a few hundred). */
@@ -161,6 +163,7 @@ export class FakeBackend implements Backend {
   clients: ClientRow[];
   candidates: ImportCandidate[];
   settings: SettingsView;
+  mcpAuthCache: string | null;
   probes: Record<string, Probe>;
   tokens = new Map<string, string>();
   clipboard: string | null = null;
@@ -174,6 +177,7 @@ export class FakeBackend implements Backend {
     this.servers = opts.servers ?? [];
     this.clients = opts.clients ?? FAKE_CLIENTS.map((c) => ({ ...c }));
     this.candidates = opts.candidates ?? [];
+    this.mcpAuthCache = opts.mcpAuthCache ?? null;
     this.settings = opts.settings ?? { clients: [], client_metadata_url: null, start_at_login: false, log_level: 'info' };
     this.probes = opts.probes ?? {};
     this.delay = opts.delay ?? 0;
@@ -371,8 +375,16 @@ export class FakeBackend implements Backend {
       out.imported.push(c.server);
     }
     this.candidates = this.candidates.filter((c) => !out.imported.includes(c.server));
+    if (out.imported.length && this.mcpAuthCache) out.mcp_auth_cache = this.mcpAuthCache;
     this.emitServersChanged();
     return out;
+  }
+
+  async deleteMcpAuthCache(): Promise<string | null> {
+    await this.wait();
+    const gone = this.mcpAuthCache;
+    this.mcpAuthCache = null;
+    return gone;
   }
 
   async getSettings(): Promise<SettingsView> {

@@ -741,6 +741,22 @@ describe('importing mcp-remote entries', () => {
     expect($('#import-result').textContent).toBe('Imported github.');
   });
 
+  it('offers to delete mcp-remote’s plain-text token cache after an import, and deletes it when asked', async () => {
+    const fake = new FakeBackend({ candidates: [{ ...SAMPLE_CANDIDATES[0] }], mcpAuthCache: '/home/ann/.mcp-auth' });
+    const deleteCache = vi.spyOn(fake, 'deleteMcpAuthCache');
+    await start(fake, 'add');
+    await vi.waitFor(() => expect(document.querySelectorAll('#import-list input[name=import]')).toHaveLength(1));
+    expect($('#mcp-auth-offer').hidden).toBe(true);
+    click('#import-submit');
+    await vi.waitFor(() => expect($('#mcp-auth-offer').hidden).toBe(false));
+    expect($('#mcp-auth-offer').textContent).toContain('/home/ann/.mcp-auth');
+    expect(deleteCache).not.toHaveBeenCalled();
+    click('#mcp-auth-delete');
+    await vi.waitFor(() => expect($('#mcp-auth-offer').textContent).toContain('deleted'));
+    expect(deleteCache).toHaveBeenCalledTimes(1);
+    expect(fake.mcpAuthCache).toBeNull();
+  });
+
   it('says so when there is nothing to import', async () => {
     await start(new FakeBackend(), 'add');
     await vi.waitFor(() => expect($('#import-list').textContent).toContain('No “npx mcp-remote” entries'));

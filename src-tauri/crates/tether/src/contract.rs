@@ -251,6 +251,14 @@ pub struct ImportReport {
     /// The servers imported.
     pub imported: Vec<String>,
     pub errors: Vec<NamedFailure>,
+    /// mcp-remote's token cache (`~/.mcp-auth`, plain-text tokens), when it
+    /// is still on disk after an import that imported something: the app
+    /// offers to delete it (`tether import --delete-mcp-auth`, or
+    /// `clients::mcp_auth::delete`, which needs no keychain). Absent when
+    /// there is none or it was deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub mcp_auth_cache: Option<String>,
 }
 
 /// A failure that belongs to one entry.

@@ -224,8 +224,18 @@ fn unreachable(url: &Url, e: &reqwest::Error) -> AuthError {
 /// way a server's words reach a message: a server's *body* never does,
 /// because a token endpoint's body holds tokens (RFC 6749 §5.1).
 pub fn server_text(s: &str) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() || is_bidi_control(c) { ' ' } else { c })
+        .collect();
     crate::text::clip(clean.trim(), 200)
+}
+
+/// The bidirectional formatting characters (Unicode UAX #9): not control
+/// characters to Rust, yet they can make a message read as something else
+/// (CVE-2021-42574, "Trojan Source").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Why a token, registration or device response could not be read, without
@@ -374,6 +384,12 @@ mod tests {
     }
 
     #[test]
+    fn a_server_s_words_lose_bidirectional_overrides() {
+        assert_eq!(server_text("ok\u{202E}txt.exe"), "ok txt.exe");
+        assert_eq!(server_text("\u{2066}a\u{2069}"), "a");
+    }
+
+    #[test]
     fn a_server_s_words_lose_control_characters_and_length() {
         assert_eq!(server_text("bad\x1b[31m red\nforged line"), "bad [31m red forged line");
         assert_eq!(server_text(&"x".repeat(300)).chars().count(), 201);
@@ -394,6 +410,8 @@ mod tests {
         assert!(check_endpoint(&Url::parse("https://as.example/token").unwrap(), "x").is_ok());
         assert!(check_endpoint(&Url::parse("http://127.0.0.1:9/token").unwrap(), "x").is_ok());
         assert!(check_endpoint(&Url::parse("http://as.example/token").unwrap(), "x").is_err());
+        // A name under .localhost is not resolved, so not trusted (RFC 6761 §6.3 is a request to resolvers).
+        assert!(check_endpoint(&Url::parse("http://as.localhost/token").unwrap(), "x").is_err());
         assert!(check_endpoint(&Url::parse("javascript:alert(1)").unwrap(), "x").is_err());
         assert!(check_endpoint(&Url::parse("file:///etc/passwd").unwrap(), "x").is_err());
     }

@@ -6,12 +6,14 @@
 //! `["run", "<name>"]`, never a secret), and adding, finding and removing
 //! that entry while every other key, entry, comment and the formatting stay
 //! as they were ([`jsonc`]). Also the import of existing `npx mcp-remote`
-//! entries ([`import`]) and restarting Claude Desktop after a change
+//! entries ([`import`]), deleting mcp-remote's token cache on request
+//! ([`mcp_auth`]) and restarting Claude Desktop after a change
 //! ([`restart`]). The CLI (`tether install|uninstall|import`) and the tray
 //! app are thin layers over these functions.
 
 pub mod import;
 pub mod jsonc;
+pub mod mcp_auth;
 pub mod paths;
 pub mod program;
 pub mod restart;
@@ -23,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use import::{Candidate, McpRemoteOptions, Scan, convert, find_mcp_remote, scan};
-pub use jsonc::{BACKUP_SUFFIX, Dialect};
+pub use jsonc::{BACKUP_MAX_AGE, BACKUP_SUFFIX, Dialect};
 pub use paths::{Os, Platform};
 pub use restart::restart_claude_desktop;
 
@@ -199,7 +201,42 @@ pub fn install(id: McpClient, p: &Platform, name: &str, sidecar: &Path) -> Resul
         let servers = servers_object(root, id, &path)?;
         Ok(((), put_entry(&servers, id, name, name, &command, &[], &path)?))
     })?;
+    expire_backups(p, BACKUP_MAX_AGE);
     Ok(path)
+}
+
+/// Deletes the backups (`<config>.tether-backup`) of every client's config
+/// that are older than `max_age`, and returns them: a backup is a way back
+/// from Tether's last change, not an archive of keys the user has since
+/// removed (see [`jsonc`]'s backup rules). Called by every command that
+/// edits a client's config; failures are ignored (a backup left behind is
+/// deleted next time).
+pub fn expire_backups(p: &Platform, max_age: std::time::Duration) -> Vec<PathBuf> {
+    let now = std::time::SystemTime::now();
+    let mut deleted = Vec::new();
+    for &id in McpClient::ALL {
+        let Some(path) = config_path(id, p) else {
+            continue;
+        };
+        // The backup sits beside the file written: a symlink's target.
+        let target = std::fs::canonicalize(&path).unwrap_or(path);
+        let Some(name) = target.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let backup = target.with_file_name(format!("{name}{BACKUP_SUFFIX}"));
+        let old = std::fs::symlink_metadata(&backup).is_ok_and(|m| {
+            m.is_file()
+                && m.modified()
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|age| age > max_age)
+        });
+        if old && !deleted.contains(&backup) && std::fs::remove_file(&backup).is_ok() {
+            tracing::debug!(backup = %backup.display(), "deleted a backup older than {} days", max_age.as_secs() / 86_400);
+            deleted.push(backup);
+        }
+    }
+    deleted
 }
 
 /// Removes Tether's entry `name` from `id`'s config. `Ok(false)` when there
@@ -236,6 +273,7 @@ pub fn uninstall(id: McpClient, p: &Platform, name: &str) -> Result<bool, Client
         prop.remove();
         Ok((true, true))
     })?;
+    expire_backups(p, BACKUP_MAX_AGE);
     Ok(removed)
 }
 

@@ -512,3 +512,38 @@ fn an_imported_entry_with_an_unusable_name_is_renamed_in_place() {
         Path::new(SIDECAR)
     ));
 }
+
+#[test]
+fn backups_older_than_thirty_days_go_when_tether_next_edits_a_config() {
+    let h = Home::new("expire");
+    let day = std::time::Duration::from_secs(86_400);
+    let age = |path: &Path, days: u64| {
+        let when = std::time::SystemTime::now() - day * days as u32;
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    };
+    // Cursor's config was edited 40 days ago, VS Code's 10 days ago.
+    let cursor = h.put(McpClient::Cursor, "{}");
+    let old = PathBuf::from(format!("{}{BACKUP_SUFFIX}", cursor.display()));
+    fs::write(&old, r#"{"mcpServers": {"x": {"env": {"KEY": "rotated-long-ago"}}}}"#).unwrap();
+    age(&old, 40);
+    let vscode = h.put(McpClient::VsCode, "{}");
+    let recent = PathBuf::from(format!("{}{BACKUP_SUFFIX}", vscode.display()));
+    fs::write(&recent, "{}").unwrap();
+    age(&recent, 10);
+
+    install(McpClient::ClaudeDesktop, &h.platform, "linear", Path::new(SIDECAR)).unwrap();
+    assert!(!old.exists(), "a 40-day-old backup is deleted");
+    assert!(recent.exists(), "a 10-day-old one is kept");
+    assert!(cursor.exists() && vscode.exists(), "the configs themselves stay");
+
+    age(&recent, 31);
+    assert_eq!(expire_backups(&h.platform, BACKUP_MAX_AGE), vec![recent.clone()]);
+    let claude_backup = PathBuf::from(format!("{}{BACKUP_SUFFIX}", h.path(McpClient::ClaudeDesktop).display()));
+    uninstall(McpClient::ClaudeDesktop, &h.platform, "linear").unwrap();
+    assert!(claude_backup.exists(), "the backup just written stays");
+}

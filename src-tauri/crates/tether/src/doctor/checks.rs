@@ -11,6 +11,7 @@ use url::Url;
 use super::{Affected, Finding, Level, Options, Report};
 use crate::auth::challenge::{self, Challenge};
 use crate::auth::discovery::{self, check_resource};
+use crate::auth::http::server_text;
 use crate::config::{is_loopback, redact_url};
 use crate::net::{self, ClientOptions};
 use crate::probe;
@@ -711,7 +712,7 @@ impl Doctor<'_> {
                 format!("at {}", redact_url(&url)),
             );
             match check_resource(resource, self.url) {
-                Ok(()) => self.ok("prm.resource", "The metadata is about this server", format!("resource: {resource}")),
+                Ok(()) => self.ok("prm.resource", "The metadata is about this server", format!("resource: {}", server_text(resource))),
                 Err(_) => self.add(
                     "prm.resource",
                     Level::Error,
@@ -741,7 +742,7 @@ impl Doctor<'_> {
                 self.ok(
                     "prm.authorization-servers",
                     "The metadata names an authorization server",
-                    servers.join(", "),
+                    server_text(&servers.join(", ")),
                 );
             }
             self.cache_and_cors("prm", &url, &headers).await;
@@ -884,7 +885,7 @@ impl Doctor<'_> {
                 "as.metadata",
                 Level::Error,
                 "The authorization server publishes metadata",
-                format!("the issuer {issuer:?} is not a URL"),
+                format!("the issuer \"{}\" is not a URL", server_text(issuer)),
                 &[ClaudeConnectors, ClaudeCode, McpRemote, Tether],
                 Some("list the issuer's https URL in authorization_servers"),
                 None,
@@ -906,14 +907,18 @@ impl Doctor<'_> {
                 self.ok(
                     "as.issuer",
                     "The metadata's issuer is the authorization server's",
-                    claimed.clone(),
+                    server_text(&claimed),
                 );
             } else {
                 self.add(
                     "as.issuer",
                     Level::Error,
                     "The metadata's issuer is the authorization server's",
-                    format!("fetched for {issuer}, but it says \"issuer\": {claimed:?}"),
+                    format!(
+                        "fetched for {}, but it says \"issuer\": \"{}\"",
+                        server_text(issuer),
+                        server_text(&claimed)
+                    ),
                     &[ClaudeCode, Tether],
                     Some("make \"issuer\" exactly the URL listed in authorization_servers (RFC 8414 §3.3: clients must not use mismatched metadata)"),
                     None,
@@ -960,13 +965,13 @@ impl Doctor<'_> {
                 .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
         };
         match list("code_challenge_methods_supported") {
-            Some(m) if m.iter().any(|x| x == "S256") => self.ok("as.pkce", "PKCE S256 is advertised", m.join(", ")),
+            Some(m) if m.iter().any(|x| x == "S256") => self.ok("as.pkce", "PKCE S256 is advertised", server_text(&m.join(", "))),
             other => self.add(
                 "as.pkce",
                 Level::Error,
                 "PKCE S256 is advertised",
                 match other {
-                    Some(m) => format!("code_challenge_methods_supported: {m:?}"),
+                    Some(m) => format!("code_challenge_methods_supported: {}", server_text(&format!("{m:?}"))),
                     None => "no code_challenge_methods_supported".into(),
                 },
                 &[ClaudeCode, Tether],
@@ -998,13 +1003,13 @@ impl Doctor<'_> {
             );
         }
         match list("token_endpoint_auth_methods_supported") {
-            Some(m) if m.iter().any(|x| x == "none") => self.ok("as.public-clients", "Public clients are allowed", m.join(", ")),
+            Some(m) if m.iter().any(|x| x == "none") => self.ok("as.public-clients", "Public clients are allowed", server_text(&m.join(", "))),
             other => self.add(
                 "as.public-clients",
                 Level::Warning,
                 "Public clients are allowed",
                 match other {
-                    Some(m) => format!("token_endpoint_auth_methods_supported: {m:?} (no \"none\")"),
+                    Some(m) => format!("token_endpoint_auth_methods_supported: {} (no \"none\")", server_text(&format!("{m:?}"))),
                     None => "no token_endpoint_auth_methods_supported (RFC 8414: that means client_secret_basic only)".into(),
                 },
                 &[ClaudeConnectors, ClaudeCode],
@@ -1032,7 +1037,7 @@ impl Doctor<'_> {
                     id,
                     Level::Error,
                     title,
-                    raw.to_owned(),
+                    server_text(raw),
                     &[ClaudeConnectors, ClaudeCode, McpRemote, Tether],
                     Some("serve every OAuth endpoint over https"),
                     None,
@@ -1170,7 +1175,7 @@ impl Doctor<'_> {
         self.ok(
             "probe.registration",
             "A public client can register",
-            format!("HTTP {status}, client_id {id}"),
+            format!("HTTP {status}, client_id {}", server_text(&id)),
         );
         match doc.get("client_secret_expires_at") {
             None | Some(Value::Null) => self.ok("probe.registration-expiry", "client_secret_expires_at is an integer", "absent"),
@@ -1191,7 +1196,7 @@ impl Doctor<'_> {
                 "probe.registration-method",
                 Level::Warning,
                 "The public client stays public",
-                format!("asked for \"none\", registered as {m:?}"),
+                format!("asked for \"none\", registered as \"{}\"", server_text(m)),
                 &[ClaudeConnectors],
                 Some("register a client that asks for token_endpoint_auth_method \"none\" as a public client; do not impose client_secret_post (some auth libraries, e.g. better-auth, do)"),
                 None,
@@ -1362,7 +1367,7 @@ impl Doctor<'_> {
                 "probe.refresh",
                 Level::Warning,
                 title,
-                format!("HTTP {status} {}", if error.is_empty() { "without an OAuth error" } else { error }),
+                format!("HTTP {status} {}", if error.is_empty() { "without an OAuth error".into() } else { server_text(error) }),
                 &[ClaudeConnectors, ClaudeCode, McpRemote, Tether],
                 Some("answer an expired, revoked or unknown refresh token with HTTP 400 and \"error\": \"invalid_grant\" (RFC 6749 §5.2): clients sign in again only then"),
                 Some("HTTP/1.1 400 Bad Request\n{\"error\": \"invalid_grant\"}"),
@@ -1438,7 +1443,7 @@ impl Doctor<'_> {
                         .and_then(Value::as_str)
                         .unwrap_or("?")
                         .to_owned();
-                    accepted.push(format!("{version} → {got}"));
+                    accepted.push(format!("{version} → {}", server_text(&got)));
                 }
                 self.end_session(session).await;
             }
@@ -1524,13 +1529,15 @@ fn client_id(v: &Value) -> Option<String> {
     }
 }
 
+/// The server's own words for an OAuth error (`error_description`, else
+/// `error`), made safe to show (`server_text`).
 fn error_of(v: &Value) -> String {
     v.get("error_description")
         .or_else(|| v.get("error"))
         .and_then(Value::as_str)
-        .map(str::to_owned)
+        .map(server_text)
         .unwrap_or_else(|| match v {
-            Value::String(s) => s.clone(),
+            Value::String(s) => server_text(s),
             _ => "no error message".into(),
         })
 }
@@ -1549,17 +1556,18 @@ fn max_age(cache_control: Option<&str>) -> Option<u64> {
         .max()
 }
 
+/// The `<title>` of a page, made safe to show (`server_text`).
 fn html_title(body: &str) -> String {
     let lower = body.to_ascii_lowercase();
     match (lower.find("<title>"), lower.find("</title>")) {
-        (Some(a), Some(b)) if b > a => body[a + 7..b].trim().to_owned(),
+        (Some(a), Some(b)) if b > a => server_text(&body[a + 7..b]),
         _ => "an HTML page".into(),
     }
 }
 
+/// The first line of a body with text on it, made safe to show (`server_text`).
 fn first_line(s: &str) -> String {
-    let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-    line.chars().take(160).collect()
+    server_text(s.lines().find(|l| !l.trim().is_empty()).unwrap_or(""))
 }
 
 #[cfg(test)]
@@ -1578,5 +1586,25 @@ mod tests {
     fn an_html_title_names_a_login_page() {
         assert_eq!(html_title("<html><head><TITLE> Sign in </TITLE>"), "Sign in");
         assert_eq!(html_title("<p>x</p>"), "an HTML page");
+    }
+
+    #[test]
+    fn a_servers_words_are_quoted_without_control_characters_and_bounded() {
+        let hostile = "bad\u{1b}]0;owned\u{7}\u{1b}[2J\r\nERROR   forged finding";
+        let quoted = [
+            html_title(&format!("<title>{hostile}</title>")),
+            first_line(&format!("\n{hostile}")),
+            error_of(&json!({"error": "invalid_client_metadata", "error_description": hostile})),
+            error_of(&json!({"error": hostile})),
+            error_of(&Value::String(hostile.into())),
+            html_title(&format!("<title>{}</title>", "x".repeat(10_000))),
+        ];
+        for q in &quoted {
+            assert!(!q.chars().any(char::is_control), "{q:?}");
+            assert!(q.chars().count() <= 201, "{} characters", q.chars().count());
+        }
+        assert_eq!(quoted[0], "bad ]0;owned  [2J  ERROR   forged finding");
+        assert_eq!(quoted[1], "bad ]0;owned  [2J");
+        assert_eq!(quoted[2], quoted[0]);
     }
 }

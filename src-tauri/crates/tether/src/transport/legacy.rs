@@ -24,6 +24,7 @@ use url::Url;
 use super::http::{Http, RequestHeaders, TransportError};
 use super::replies::{Awaiting, Replies};
 use super::sse::{Events, StreamEnd};
+use crate::auth::http::server_text;
 use crate::config::redact_url;
 use crate::jsonrpc::{self, Message};
 
@@ -227,8 +228,10 @@ impl Legacy {
     fn resolve_endpoint(&self, data: &str) -> Result<Url, TransportError> {
         let base = self.http.url();
         let url = base.join(data).map_err(|_| {
-            self.http
-                .protocol(format!("named an endpoint that is not a URL: {data:?}"))
+            self.http.protocol(format!(
+                "named an endpoint that is not a URL: \"{}\"",
+                server_text(data)
+            ))
         })?;
         if url.origin() != base.origin() {
             return Err(self.http.protocol(format!(
