@@ -24,7 +24,7 @@ pub mod http;
 mod legacy;
 pub mod pending;
 pub mod replies;
-mod sse;
+pub mod sse;
 mod streamable;
 
 use std::sync::atomic::{AtomicBool, Ordering};
