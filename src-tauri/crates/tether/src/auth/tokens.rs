@@ -83,7 +83,11 @@ impl TokenSet {
                 .refresh_token()
                 .map(|r| r.secret().clone())
                 .or_else(|| previous_refresh.map(str::to_owned)),
-            expires_at: resp.expires_in().map(|d| obtained_at + d.as_secs() as i64),
+            // Saturating: a lifetime past i64 seconds means "never expires",
+            // not an overflow (found by the `token_response` fuzz target).
+            expires_at: resp
+                .expires_in()
+                .map(|d| obtained_at.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
             scope: resp
                 .scopes()
                 .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
@@ -96,7 +100,7 @@ impl TokenSet {
 
     /// Seconds until expiry (negative once expired); `None` when unknown.
     pub fn remaining(&self) -> Option<i64> {
-        self.expires_at.map(|t| t - now())
+        self.expires_at.map(|t| t.saturating_sub(now()))
     }
 
     /// Whether the access token expires within `secs` seconds.
@@ -320,6 +324,35 @@ mod tests {
         assert_eq!(t.refresh_token.as_deref(), Some("new"));
         assert_eq!(t.scope.as_deref(), Some("x y"));
         assert_eq!(t.remaining(), None);
+    }
+
+    #[test]
+    fn a_lifetime_too_long_for_the_clock_means_never_expiring_rather_than_an_overflow() {
+        // Found by the `token_response` fuzz target: expires_in of u64::MAX
+        // (or i64::MAX, which the normaliser saturates a larger one to)
+        // overflowed `obtained_at + expires_in`.
+        for lifetime in [u64::MAX.to_string(), i64::MAX.to_string()] {
+            let t = TokenSet::from_response(
+                &response(&format!(
+                    r#"{{"access_token":"a","token_type":"bearer","expires_in":{lifetime}}}"#
+                )),
+                None,
+                "i",
+                "c",
+                "r",
+            );
+            assert_eq!(t.expires_at, Some(i64::MAX));
+            assert!(!t.expires_within(300));
+        }
+        let mut t = TokenSet::from_response(
+            &response(r#"{"access_token":"a","token_type":"bearer"}"#),
+            None,
+            "i",
+            "c",
+            "r",
+        );
+        t.expires_at = Some(i64::MIN);
+        assert!(t.expires_within(0));
     }
 
     #[test]
