@@ -210,6 +210,9 @@ pub fn uninstall(id: ClientId, p: &Platform, name: &str) -> Result<bool, Clients
         return Ok(false);
     }
     let (removed, _) = jsonc::edit(&path, id.dialect(), &[], |root| {
+        if let Some(top) = root.object_value() {
+            named_once(&top, &[id.servers_key()], "the file", &path)?;
+        }
         let Some(servers) = root
             .object_value()
             .and_then(|o| o.get(id.servers_key()))
@@ -217,6 +220,7 @@ pub fn uninstall(id: ClientId, p: &Platform, name: &str) -> Result<bool, Clients
         else {
             return Ok((false, false));
         };
+        named_once(&servers, &[name], id.servers_key(), &path)?;
         let Some(prop) = servers.get(name) else {
             return Ok((false, false));
         };
@@ -324,6 +328,7 @@ fn command_text(sidecar: &Path) -> Result<String, ClientsError> {
 fn servers_object(root: &CstRootNode, id: ClientId, path: &Path) -> Result<CstObject, ClientsError> {
     let top = root.object_value_or_set();
     let key = id.servers_key();
+    named_once(&top, &[key], "the file", path)?;
     match top.get(key) {
         None => Ok(top.append(key, CstInputValue::Object(Vec::new())).object_value_or_set()),
         Some(prop) => match prop.value() {
@@ -336,6 +341,31 @@ fn servers_object(root: &CstRootNode, id: ClientId, path: &Path) -> Result<CstOb
             }),
         },
     }
+}
+
+/// Refuses an object that names one of `names` twice. Every client reads
+/// the last of two equal names (`JSON.parse`, VS Code's and Zed's parsers)
+/// while the tree's `get` finds the first, so an edit there would not be
+/// what the client sees: an entry "installed" that never appears, a secret
+/// "removed" that stays (found by the `jsonc_edit` fuzz target).
+fn named_once(obj: &CstObject, names: &[&str], what: &str, path: &Path) -> Result<(), ClientsError> {
+    for name in names {
+        let count = obj
+            .properties()
+            .iter()
+            .filter(|p| p.name().and_then(|n| n.decoded_value().ok()).as_deref() == Some(*name))
+            .count();
+        if count > 1 {
+            return Err(ClientsError::Shape {
+                path: path.to_owned(),
+                what: what.to_owned(),
+                expected: format!(
+                    "naming {name:?} only once (it names it {count} times; which one counts differs between programs)"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The keys of a remote entry that a stdio entry must not keep.
@@ -361,6 +391,7 @@ fn put_entry(
     }
     fields.push(("command", json!(command)));
     fields.push(("args", json!(["run", server])));
+    named_once(servers, &[old_key, key], id.servers_key(), path)?;
     let existing = servers.get(old_key);
     if old_key != key && servers.get(key).is_some() {
         return Err(ClientsError::Shape {
@@ -386,6 +417,12 @@ fn put_entry(
         prop.set_value(entry);
         return Ok(true);
     };
+    let touched: Vec<&str> = ["type", "command", "args", "env"]
+        .iter()
+        .chain(REMOTE_KEYS)
+        .copied()
+        .collect();
+    named_once(&entry, &touched, &format!("the entry {old_key:?}"), path)?;
     for (k, v) in &fields {
         match entry.get(k) {
             Some(p) if p.value().and_then(|n| n.to_serde_value()).as_ref() == Some(v) => {}
@@ -417,6 +454,8 @@ fn put_entry(
         && let Some(env_prop) = entry.get("env")
         && let Some(env) = env_prop.object_value()
     {
+        let vars: Vec<&str> = drop_env.iter().map(String::as_str).collect();
+        named_once(&env, &vars, &format!("the \"env\" of {old_key:?}"), path)?;
         for var in drop_env {
             if let Some(p) = env.get(var) {
                 p.remove();
