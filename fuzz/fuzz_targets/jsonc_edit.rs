@@ -18,7 +18,10 @@
 //!   other byte: the change lies inside the servers object (inside the
 //!   entry, for an update), and the backup holds the old file;
 //! - an entry that is not Tether's is never removed; removing a name that
-//!   is not there writes nothing.
+//!   is not there writes nothing;
+//! - a name given twice where the edit goes (the servers member, the
+//!   entry, the members of the entry Tether sets) is refused: clients read
+//!   the last, so an edit of the first would not be what they see.
 
 #![no_main]
 
@@ -373,6 +376,12 @@ fn fields(id: ClientId, name: &str) -> Vec<(&'static str, Value)> {
 
 const REMOTE_KEYS: &[&str] = &["url", "serverUrl", "headers", "headersHelper", "oauth", "transportType"];
 
+/// Whether `node` is an object naming one of `names` more than once.
+fn repeats(node: &Node, names: &[&str]) -> bool {
+    node.props()
+        .is_some_and(|p| names.iter().any(|n| p.iter().filter(|p| p.key == *n).count() > 1))
+}
+
 /// The value after adding `name`; `None` when the file must be refused.
 fn after_install(id: ClientId, root: &Value, name: &str) -> Option<Value> {
     let mut root = root.as_object()?.clone();
@@ -480,6 +489,27 @@ fn run(id: ClientId, platform: &Platform, before: &[u8], name: &str, install: bo
     };
     let old_value = root.as_ref().map_or_else(|| json!({}), Node::value);
     let servers = root.as_ref().and_then(|r| r.get(servers_key(id)));
+
+    // A name given twice where the edit goes is refused: clients read the
+    // last one, an edit of the first would not be what they see.
+    let entry_keys: Vec<&str> = ["type", "command", "args", "env"]
+        .iter()
+        .chain(REMOTE_KEYS)
+        .copied()
+        .collect();
+    let twice = root.as_ref().is_some_and(|r| repeats(r, &[servers_key(id)]))
+        || servers.is_some_and(|s| {
+            repeats(&s.value, &[name]) || (install && s.value.get(name).is_some_and(|e| repeats(&e.value, &entry_keys)))
+        });
+    if twice {
+        assert!(
+            matches!(result, Err(ClientsError::Shape { .. })),
+            "a name given twice on the edit's path: {result:?}\n{}",
+            String::from_utf8_lossy(before)
+        );
+        unchanged();
+        return after;
+    }
 
     let expected = if install {
         after_install(id, &old_value, name)
