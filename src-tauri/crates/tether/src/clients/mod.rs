@@ -220,7 +220,7 @@ pub fn uninstall(id: ClientId, p: &Platform, name: &str) -> Result<bool, Clients
         else {
             return Ok((false, false));
         };
-        named_once(&servers, &[name], id.servers_key(), &path)?;
+        named_once(&servers, &[name], &format!("{:?}", id.servers_key()), &path)?;
         let Some(prop) = servers.get(name) else {
             return Ok((false, false));
         };
@@ -360,7 +360,7 @@ fn named_once(obj: &CstObject, names: &[&str], what: &str, path: &Path) -> Resul
                 path: path.to_owned(),
                 what: what.to_owned(),
                 expected: format!(
-                    "naming {name:?} only once (it names it {count} times; which one counts differs between programs)"
+                    "an object that names {name:?} only once (it names it {count} times; programs differ on which counts)"
                 ),
             });
         }
@@ -391,7 +391,7 @@ fn put_entry(
     }
     fields.push(("command", json!(command)));
     fields.push(("args", json!(["run", server])));
-    named_once(servers, &[old_key, key], id.servers_key(), path)?;
+    named_once(servers, &[old_key, key], &format!("{:?}", id.servers_key()), path)?;
     let existing = servers.get(old_key);
     if old_key != key && servers.get(key).is_some() {
         return Err(ClientsError::Shape {
