@@ -433,6 +433,16 @@ fn home() -> &'static Path {
         } else {
             std::env::temp_dir()
         };
+        // libFuzzer exits without destructors: remove the homes of runs
+        // that are over (their process is gone) instead.
+        for old in fs::read_dir(&base).into_iter().flatten().flatten() {
+            let name = old.file_name();
+            if let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("tether-fuzz-jsonc-"))
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = fs::remove_dir_all(old.path());
+            }
+        }
         let dir = base.join(format!("tether-fuzz-jsonc-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
