@@ -145,7 +145,9 @@ pub fn prm_well_known(mcp_url: &Url) -> Vec<Url> {
     out
 }
 
-fn parse_prm(doc: &Value) -> Option<ProtectedResource> {
+/// Reads protected resource metadata (RFC 9728 §2); `None` without a
+/// `resource` string. [`check_resource`] says whether it is this server's.
+pub fn parse_prm(doc: &Value) -> Option<ProtectedResource> {
     Some(ProtectedResource {
         resource: doc.get("resource")?.as_str()?.to_owned(),
         authorization_servers: strings(doc.get("authorization_servers")).unwrap_or_default(),

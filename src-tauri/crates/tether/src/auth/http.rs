@@ -273,7 +273,9 @@ pub fn normalize(status: u16, content_type: Option<&HeaderValue>, body: Vec<u8>)
         status
     };
     if let Some(v) = obj.get_mut("expires_in") {
-        if let Some(n) = integer_seconds(v) {
+        // A negative lifetime means nothing (RFC 6749 §5.1: seconds until
+        // expiry); like an unreadable one it is dropped: expiry unknown.
+        if let Some(n) = integer_seconds(v).filter(|n| *n >= 0) {
             if v.as_i64() != Some(n) {
                 *v = Value::from(n);
                 changed = true;
@@ -365,6 +367,20 @@ mod tests {
             v,
             serde_json::json!({"access_token":"a","token_type":"bearer","expires_in":60})
         );
+    }
+
+    #[test]
+    fn a_negative_lifetime_is_dropped_so_the_response_still_parses() {
+        // Found by the `token_response` fuzz target: -1 used to stay, and
+        // `oauth2` refused the whole response (expires_in is unsigned).
+        let (s, v) = norm(
+            200,
+            "application/json",
+            r#"{"access_token":"a","token_type":"bearer","expires_in":-1}"#,
+        );
+        assert_eq!(v, serde_json::json!({"access_token":"a","token_type":"bearer"}));
+        let (_, body, _) = normalize(s, None, serde_json::to_vec(&v).unwrap());
+        assert!(serde_json::from_slice::<oauth2::basic::BasicTokenResponse>(&body).is_ok());
     }
 
     #[test]

@@ -98,6 +98,20 @@ fn parse(path: &Path, text: &str, dialect: Dialect) -> Result<CstRootNode, Clien
     // a plain parse checks the dialect first.
     jsonc_parser::parse_to_ast(source, &jsonc_parser::CollectOptions::default(), &dialect.options())
         .map_err(malformed)?;
+    let collect = jsonc_parser::CollectOptions {
+        comments: jsonc_parser::CommentCollectionStrategy::AsTokens,
+        tokens: true,
+    };
+    let parsed = jsonc_parser::parse_to_ast(source, &collect, &dialect.options()).map_err(malformed)?;
+    if let Some((at, message)) = lenient_at(source, parsed.tokens.as_deref().unwrap_or_default()) {
+        let line_start = source[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        return Err(ClientsError::Malformed {
+            path: path.to_owned(),
+            line: source[..at].matches('\n').count() + 1,
+            column: source[line_start..at].chars().count() + 1,
+            message: message.into(),
+        });
+    }
     let root = CstRootNode::parse(source, &dialect.options()).map_err(malformed)?;
     match root.value() {
         Some(v) if v.as_object().is_some() => Ok(root),
@@ -108,6 +122,38 @@ fn parse(path: &Path, text: &str, dialect: Dialect) -> Result<CstRootNode, Clien
             expected: "a JSON object".into(),
         }),
     }
+}
+
+/// Where `jsonc-parser` accepted what the clients' parsers do not (found by
+/// the `jsonc_edit` fuzz target): raw control characters inside a string
+/// (RFC 8259 §7) and whitespace other than space, tab, LF and CR between
+/// tokens (§2: vertical tab, form feed, Unicode spaces). `JSON.parse` (Claude
+/// Desktop, Cursor, …) refuses both; a file with them is not rewritten.
+fn lenient_at(text: &str, tokens: &[jsonc_parser::tokens::TokenAndRange<'_>]) -> Option<(usize, &'static str)> {
+    let not_whitespace = |from: usize, to: usize| {
+        text.as_bytes()[from..to]
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .map(|i| (from + i, "whitespace that JSON does not allow"))
+    };
+    let mut at = 0;
+    for t in tokens {
+        if let Some(found) = not_whitespace(at, t.range.start) {
+            return Some(found);
+        }
+        if matches!(t.token, jsonc_parser::tokens::Token::String(_))
+            && let Some(i) = text.as_bytes()[t.range.start..t.range.end]
+                .iter()
+                .position(|b| *b < 0x20)
+        {
+            return Some((
+                t.range.start + i,
+                "a control character inside a string (write it escaped)",
+            ));
+        }
+        at = t.range.end;
+    }
+    not_whitespace(at, text.len())
 }
 
 /// The file's content as a value: `None` when it does not exist.
@@ -376,6 +422,40 @@ mod tests {
         fs::write(&path, "{\n  // no\n  \"a\": 1\n}\n").unwrap();
         let e = read(&path, Dialect::Json).unwrap_err();
         assert!(matches!(e, ClientsError::Malformed { line: 2, .. }), "{e}");
+        assert!(read(&path, Dialect::Jsonc).is_ok());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn control_characters_in_strings_and_odd_whitespace_are_refused_in_both_dialects() {
+        // Found by the `jsonc_edit` fuzz target: jsonc-parser took these, so
+        // Tether rewrote a file its client cannot read.
+        let dir = tmp("lenient");
+        let path = dir.join("c.json");
+        for (text, line, column) in [
+            ("{\"a\": \"x\u{1}y\"}", 1, 9),
+            ("{\n  \"a\": \"two\nlines\"\n}", 2, 12),
+            ("{\"a\":\u{c}1}", 1, 6),
+            ("{\"a\": 1,\u{a0}\"b\": 2}", 1, 9),
+        ] {
+            fs::write(&path, text).unwrap();
+            for dialect in [Dialect::Json, Dialect::Jsonc] {
+                let e = read(&path, dialect).unwrap_err();
+                assert!(
+                    matches!(e, ClientsError::Malformed { line: l, column: c, .. } if (l, c) == (line, column)),
+                    "{text:?}: {e}"
+                );
+                let e = edit(&path, dialect, &[], |root| {
+                    root.object_value_or_set().append("t", CstInputValue::Bool(true));
+                    Ok(((), true))
+                })
+                .unwrap_err();
+                assert!(matches!(e, ClientsError::Malformed { .. }), "{e}");
+                assert_eq!(fs::read_to_string(&path).unwrap(), text);
+            }
+        }
+        // Escaped, and in comments, they are fine.
+        fs::write(&path, "{\"a\": \"x\\u0001y\\n\", /* \u{1} */ \"b\": 1 // \u{a0}\n}").unwrap();
         assert!(read(&path, Dialect::Jsonc).is_ok());
         fs::remove_dir_all(dir).unwrap();
     }

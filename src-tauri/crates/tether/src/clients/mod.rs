@@ -248,6 +248,9 @@ pub fn uninstall(id: McpClient, p: &Platform, name: &str) -> Result<bool, Client
         return Ok(false);
     }
     let (removed, _) = jsonc::edit(&path, id.dialect(), &[], |root| {
+        if let Some(top) = root.object_value() {
+            named_once(&top, &[id.servers_key()], "the file", &path)?;
+        }
         let Some(servers) = root
             .object_value()
             .and_then(|o| o.get(id.servers_key()))
@@ -255,6 +258,7 @@ pub fn uninstall(id: McpClient, p: &Platform, name: &str) -> Result<bool, Client
         else {
             return Ok((false, false));
         };
+        named_once(&servers, &[name], &format!("{:?}", id.servers_key()), &path)?;
         let Some(prop) = servers.get(name) else {
             return Ok((false, false));
         };
@@ -363,6 +367,7 @@ fn command_text(sidecar: &Path) -> Result<String, ClientsError> {
 fn servers_object(root: &CstRootNode, id: McpClient, path: &Path) -> Result<CstObject, ClientsError> {
     let top = root.object_value_or_set();
     let key = id.servers_key();
+    named_once(&top, &[key], "the file", path)?;
     match top.get(key) {
         None => Ok(top.append(key, CstInputValue::Object(Vec::new())).object_value_or_set()),
         Some(prop) => match prop.value() {
@@ -403,6 +408,31 @@ pub fn entry_json(server: &str, program: &Path) -> String {
     serde_json::to_string_pretty(&entry).unwrap_or_default()
 }
 
+/// Refuses an object that names one of `names` twice. Every client reads
+/// the last of two equal names (`JSON.parse`, VS Code's and Zed's parsers)
+/// while the tree's `get` finds the first, so an edit there would not be
+/// what the client sees: an entry "installed" that never appears, a secret
+/// "removed" that stays (found by the `jsonc_edit` fuzz target).
+fn named_once(obj: &CstObject, names: &[&str], what: &str, path: &Path) -> Result<(), ClientsError> {
+    for name in names {
+        let count = obj
+            .properties()
+            .iter()
+            .filter(|p| p.name().and_then(|n| n.decoded_value().ok()).as_deref() == Some(*name))
+            .count();
+        if count > 1 {
+            return Err(ClientsError::Shape {
+                path: path.to_owned(),
+                what: what.to_owned(),
+                expected: format!(
+                    "an object that names {name:?} only once (it names it {count} times; programs differ on which counts)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The keys of a remote entry that a stdio entry must not keep.
 const REMOTE_KEYS: &[&str] = &["url", "serverUrl", "headers", "headersHelper", "oauth", "transportType"];
 
@@ -421,6 +451,7 @@ fn put_entry(
 ) -> Result<bool, ClientsError> {
     let key = server;
     let fields = entry_fields(id, server, command);
+    named_once(servers, &[old_key, key], &format!("{:?}", id.servers_key()), path)?;
     let existing = servers.get(old_key);
     if old_key != key && servers.get(key).is_some() {
         return Err(ClientsError::Shape {
@@ -446,6 +477,12 @@ fn put_entry(
         prop.set_value(entry);
         return Ok(true);
     };
+    let touched: Vec<&str> = ["type", "command", "args", "env"]
+        .iter()
+        .chain(REMOTE_KEYS)
+        .copied()
+        .collect();
+    named_once(&entry, &touched, &format!("the entry {old_key:?}"), path)?;
     for (k, v) in &fields {
         match entry.get(k) {
             Some(p) if p.value().and_then(|n| n.to_serde_value()).as_ref() == Some(v) => {}
@@ -477,6 +514,8 @@ fn put_entry(
         && let Some(env_prop) = entry.get("env")
         && let Some(env) = env_prop.object_value()
     {
+        let vars: Vec<&str> = drop_env.iter().map(String::as_str).collect();
+        named_once(&env, &vars, &format!("the \"env\" of {old_key:?}"), path)?;
         for var in drop_env {
             if let Some(p) = env.get(var) {
                 p.remove();

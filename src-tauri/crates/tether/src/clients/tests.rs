@@ -191,6 +191,45 @@ fn a_null_mcp_servers_is_replaced_but_a_string_is_refused() {
 }
 
 #[test]
+fn a_name_given_twice_where_tether_edits_is_refused_because_clients_read_the_last() {
+    // Found by the `jsonc_edit` fuzz target: Tether edited the first of two
+    // "context_servers", Zed reads the second, so the install did nothing.
+    let home = Home::new("twice");
+    let cases = [
+        (
+            McpClient::Zed,
+            "{\"context_servers\": {}, \"context_servers\": {\"x\": {}}}\n",
+        ),
+        (
+            McpClient::ClaudeDesktop,
+            "{\"mcpServers\": {\"a\": {\"command\": \"npx\"}, \"a\": {}}}",
+        ),
+        (
+            McpClient::ClaudeDesktop,
+            "{\"mcpServers\": {\"a\": {\"command\": \"/x\", \"args\": [\"run\", \"a\"], \"command\": \"npx\"}}}",
+        ),
+    ];
+    for (id, text) in cases {
+        home.put(id, text);
+        let e = install(id, &home.platform, "a", Path::new(SIDECAR)).unwrap_err();
+        assert!(matches!(e, ClientsError::Shape { .. }), "{e}");
+        assert!(e.to_string().contains("only once"), "{e}");
+        assert_eq!(fs::read_to_string(home.path(id)).unwrap(), text);
+    }
+    let text = "{\"mcpServers\": {\"a\": {\"command\": \"/x\", \"args\": [\"run\", \"a\"]}, \"a\": {}}}";
+    home.put(McpClient::ClaudeDesktop, text);
+    assert!(uninstall(McpClient::ClaudeDesktop, &home.platform, "a").is_err());
+    assert_eq!(fs::read_to_string(home.path(McpClient::ClaudeDesktop)).unwrap(), text);
+    // Names repeated elsewhere in the file are none of Tether's business.
+    home.put(
+        McpClient::Zed,
+        "{\"theme\": 1, \"theme\": 2, \"context_servers\": {\"b\": {}, \"b\": {}}}",
+    );
+    install(McpClient::Zed, &home.platform, "a", Path::new(SIDECAR)).unwrap();
+    assert!(home.read(McpClient::Zed)["context_servers"]["a"].is_object());
+}
+
+#[test]
 fn a_malformed_file_is_never_overwritten() {
     let home = Home::new("malformed");
     let bad = fixture("claude_desktop_malformed.json");
