@@ -164,19 +164,11 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     if let Some(resp) = parsed {
-        let server = AuthServer {
-            issuer: "https://as.example".into(),
-            authorization_endpoint: "https://as.example/authorize".into(),
-            token_endpoint: "https://as.example/token".into(),
-            registration_endpoint: None,
-            revocation_endpoint: None,
-            device_authorization_endpoint: None,
-            scopes_supported: None,
-            token_endpoint_auth_methods_supported: None,
-            client_id_metadata_document_supported: false,
-            authorization_response_iss_parameter_supported: false,
-            synthesized: false,
-        };
+        let server = AuthServer::minimal(
+            "https://as.example",
+            "https://as.example/authorize",
+            "https://as.example/token",
+        );
         let t = TokenSet::from_response(&resp, Some("old-refresh"), &server, "client", "https://mcp.example/mcp");
         assert_eq!(Some(&Value::String(t.access_token.clone())), input.get("access_token"));
         if let Some(at) = t.expires_at {

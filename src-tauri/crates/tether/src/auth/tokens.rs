@@ -388,19 +388,7 @@ mod tests {
     }
 
     fn fake_server(token_endpoint: String) -> AuthServer {
-        AuthServer {
-            issuer: "http://127.0.0.1".into(),
-            authorization_endpoint: "http://127.0.0.1/authorize".into(),
-            token_endpoint,
-            registration_endpoint: None,
-            revocation_endpoint: None,
-            device_authorization_endpoint: None,
-            scopes_supported: None,
-            token_endpoint_auth_methods_supported: None,
-            client_id_metadata_document_supported: false,
-            authorization_response_iss_parameter_supported: false,
-            synthesized: false,
-        }
+        AuthServer::minimal("http://127.0.0.1", "http://127.0.0.1/authorize", &token_endpoint)
     }
 
     /// What a failed refresh says, refused or failed.

@@ -97,6 +97,8 @@ pub struct RequestHeaders {
     pub mcp: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// What a client of Streamable HTTP accepts for a POST.
+pub const JSON_OR_SSE: &str = "application/json, text/event-stream";
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
@@ -145,6 +147,12 @@ impl Http {
     /// The endpoint as shown in messages (query values hidden).
     pub fn shown_url(&self) -> &str {
         &self.shown_url
+    }
+
+    /// POSTs one message to the MCP endpoint, accepting JSON or SSE (MCP
+    /// 2025-11-25 §"Sending Messages to the Server").
+    pub async fn post(&self, extra: &RequestHeaders, body: Bytes) -> Result<Response, TransportError> {
+        self.send(Method::POST, &self.url, JSON_OR_SSE, extra, Some(body)).await
     }
 
     /// Sends one request to `url` (the MCP endpoint or, for HTTP+SSE, the

@@ -21,7 +21,7 @@ use tokio::task::AbortHandle;
 use tracing::{debug, info, warn};
 use url::Url;
 
-use super::http::{Http, RequestHeaders, TransportError};
+use super::http::{Http, JSON_OR_SSE, RequestHeaders, TransportError};
 use super::replies::{Awaiting, Replies};
 use super::sse::{Events, StreamEnd};
 use crate::auth::http::server_text;
@@ -29,7 +29,6 @@ use crate::config::redact_url;
 use crate::jsonrpc::{self, Message};
 
 const SSE: &str = "text/event-stream";
-const JSON_OR_SSE: &str = "application/json, text/event-stream";
 /// Reconnection attempts after the stream broke, before giving up.
 const MAX_RECONNECTS: u32 = 8;
 
