@@ -817,7 +817,7 @@ impl Modern {
         idle: Option<Duration>,
         id: &Id,
     ) -> Result<Exchange, TransportError> {
-        let resp = self.http.post(&headers, body).await?;
+        let resp = self.http.post(headers, body).await?;
         let status = resp.status();
         if !status.is_success() {
             let body = self.http.read_body(resp, ERROR_BODY_LIMIT).await.unwrap_or_default();
