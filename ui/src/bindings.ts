@@ -124,7 +124,7 @@ export type LogLevel = "info" | "debug";
 
 export type Level = "ok" | "skipped" | "warning" | "error";
 
-export type Affected = "claude-connectors" | "claude-code" | "mcp-remote" | "tether";
+export type Affected = "claude-connectors" | "claude-code" | "mcp-remote" | "tether" | "cursor" | "vscode";
 
 export type Finding = { 
 /**
