@@ -729,7 +729,7 @@ class FakeDoctor:
     no_well_known_cors, long_cache, waf_blocks_claude, legacy_only.
     Of the registration and redirect probes: reg_float_expiry,
     reg_string_expiry, reg_demands_secret, reg_imposes_post,
-    reg_refuses_127, strict_redirect_port, no_localhost_redirect,
+    reg_refuses_confidential, reg_refuses_127, strict_redirect_port, no_localhost_redirect,
     open_redirect, refresh_wrong_error. Of the sign-in probe (seed 001): token_201,
     token_expires_string, token_expires_float, token_type_lower,
     token_scope_list, no_refresh_with_offline, token_rejected,
@@ -740,7 +740,8 @@ class FakeDoctor:
         "no_www_authenticate basic_scheme no_resource_metadata html_login html_401 cors_without_expose prm_missing "
         "prm_no_as issuer_mismatch oidc_only no_s256 no_registration no_public_clients http_authorize "
         "no_well_known_cors long_cache waf_blocks_claude legacy_only "
-        "reg_float_expiry reg_string_expiry reg_demands_secret reg_imposes_post reg_refuses_127 strict_redirect_port "
+        "reg_float_expiry reg_string_expiry reg_demands_secret reg_imposes_post reg_refuses_confidential reg_refuses_127 "
+        "strict_redirect_port "
         "no_localhost_redirect open_redirect refresh_wrong_error "
         "token_201 token_expires_string token_expires_float token_type_lower token_scope_list no_refresh_with_offline "
         "token_rejected refresh_refused refresh_rotation_broken revocation_ignored"
@@ -928,6 +929,9 @@ class FakeDoctor:
             _, host, _, _ = self._split(uri)
             if (self.reg_refuses_127 and host == "127.0.0.1") or (self.no_localhost_redirect and host == "localhost"):
                 return JSONResponse({"error": "invalid_redirect_uri", "error_description": f"redirect URI {uri} is not allowed"}, status_code=400)
+        if self.reg_refuses_confidential and method != "none":
+            # better-auth before the fix seed 001 gives: a confidential client only with prior authentication.
+            return JSONResponse({"error": "invalid_client", "error_description": "authentication required to register a confidential client"}, status_code=401)
         if self.reg_demands_secret and method == "none":
             return JSONResponse({"error": "invalid_client_metadata", "error_description": "public clients are not allowed"}, status_code=400)
         client_id = uuid.uuid4().hex

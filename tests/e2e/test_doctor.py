@@ -71,7 +71,8 @@ def test_a_correct_server_comes_out_clean_with_every_probe():
     for expected in [
         "url.https", "net.dns", "net.connect", "mcp.initialize", "auth.www-authenticate", "auth.html-401",
         "prm.found", "as.metadata", "as.oauth-metadata", "as.pkce", "cors.prm", "cors.as", "waf.user-agents",
-        "probe.registration", "probe.registration-loopback", "probe.registration-expiry", "probe.redirect-port",
+        "probe.registration", "probe.registration-loopback", "probe.registration-expiry", "probe.registration-claude",
+        "probe.redirect-unregistered", "probe.redirect-port",
         "probe.redirect-localhost", "probe.refresh", "probe.sign-in", "probe.token-status", "probe.token-type",
         "probe.token-expires-in", "probe.token-fields", "probe.token-refresh-token", "probe.token-accepted",
         "probe.refresh-grant", "probe.refresh-rotation", "probe.revocation",
@@ -118,6 +119,7 @@ CASES = [
     ("reg_string_expiry", True, {"probe.registration-expiry": "error"}, 2),
     ("reg_demands_secret", True, {"probe.registration": "warning"}, 1),
     ("reg_imposes_post", True, {"probe.registration-method": "warning"}, 1),
+    ("reg_refuses_confidential", True, {"probe.registration-claude": "error"}, 2),
     ("reg_refuses_127", True, {"probe.registration-loopback": "warning"}, 1),
     ("strict_redirect_port", True, {"probe.redirect-port": "warning"}, 1),
     ("no_localhost_redirect", True, {"probe.redirect-localhost": "warning"}, 1),
@@ -209,14 +211,14 @@ def test_the_markdown_report_has_the_clients_table_and_each_problem_with_its_fix
 
 
 def test_the_catalogue_lists_every_check_once_and_each_fake_s_check_is_in_it():
-    assert len(CATALOGUE) == 49
+    assert len(CATALOGUE) == 50
     flagged_by_fakes = {i for case in CASES for i in case[2]}
     assert flagged_by_fakes <= set(CATALOGUE)
     for case in CASES:
         for check, level in case[2].items():
             assert level in CATALOGUE[check]["raises"], (check, level)
     text = subprocess.run([tether_bin(), "doctor", "--list-checks"], capture_output=True, text=True, timeout=30).stdout
-    assert text.startswith("tether doctor runs 49 checks")
+    assert text.startswith("tether doctor runs 50 checks")
 
 
 def test_probes_that_create_state_run_only_when_asked():
@@ -248,7 +250,7 @@ def test_a_real_authorization_server_has_no_warning_and_no_error_with_every_prob
     ok = {f["id"] for f in report["findings"] if f["level"] == "ok"}
     assert {
         "auth.www-authenticate", "prm.found", "prm.resource", "as.metadata", "as.oauth-metadata", "as.issuer",
-        "as.pkce", "probe.registration", "probe.redirect-port", "probe.redirect-localhost", "probe.refresh",
+        "as.pkce", "probe.registration", "probe.registration-claude", "probe.redirect-unregistered", "probe.redirect-port", "probe.redirect-localhost", "probe.refresh",
         "probe.sign-in", "probe.token-status", "probe.token-type", "probe.token-expires-in", "probe.token-fields",
         "probe.token-refresh-token", "probe.token-accepted", "probe.refresh-grant", "probe.refresh-rotation",
         "probe.revocation", "transport.versions",

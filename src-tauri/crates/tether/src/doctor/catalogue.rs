@@ -570,6 +570,19 @@ pub const PROBE_REGISTRATION_METHOD: Check = Check {
     probe: Some(Probe::Registration),
 };
 
+pub const PROBE_REGISTRATION_CLAUDE: Check = Check {
+    id: "probe.registration-claude",
+    stage: Stage::Probes,
+    title: "A registration like Claude's connectors' is accepted",
+    raises: E,
+    breaks: &[ClaudeConnectors],
+    fix: "accept the registration Claude's connectors send: token_endpoint_auth_method \"client_secret_post\" from an unauthenticated request (issue the secret, or register the client as public with \"none\"; better-auth, for one, refuses it until patched) and the redirect URIs https://claude.ai/api/mcp/auth_callback and https://claude.com/api/mcp/auth_callback",
+    example: Some(
+        "POST /register\n{\"client_name\": \"Claude\", \"redirect_uris\": [\"https://claude.ai/api/mcp/auth_callback\"], \"token_endpoint_auth_method\": \"client_secret_post\", \"grant_types\": [\"authorization_code\", \"refresh_token\"], \"response_types\": [\"code\"]}\n→ 201 Created",
+    ),
+    probe: Some(Probe::Registration),
+};
+
 pub const PROBE_REDIRECT_UNREGISTERED: Check = Check {
     id: "probe.redirect-unregistered",
     stage: Stage::Probes,
@@ -797,6 +810,7 @@ pub static CATALOGUE: &[&Check] = &[
     &PROBE_REGISTRATION_LOOPBACK,
     &PROBE_REGISTRATION_EXPIRY,
     &PROBE_REGISTRATION_METHOD,
+    &PROBE_REGISTRATION_CLAUDE,
     &PROBE_REDIRECT_UNREGISTERED,
     &PROBE_REDIRECT_PORT,
     &PROBE_REDIRECT_LOCALHOST,
@@ -930,7 +944,7 @@ mod tests {
         ] {
             assert!(check(id).is_some(), "{id} is gone");
         }
-        assert_eq!(CATALOGUE.len(), 49);
+        assert_eq!(CATALOGUE.len(), 50);
     }
 
     #[test]
@@ -989,7 +1003,7 @@ mod tests {
     #[test]
     fn the_listing_names_every_check_with_its_stage_flag_and_fix() {
         let text = to_text();
-        assert!(text.starts_with("tether doctor runs 49 checks"), "{text}");
+        assert!(text.starts_with("tether doctor runs 50 checks"), "{text}");
         for c in CATALOGUE {
             assert!(text.contains(c.id) && text.contains(c.title), "{}", c.id);
         }

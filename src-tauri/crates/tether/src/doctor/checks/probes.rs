@@ -30,7 +30,7 @@ use crate::auth::registration::{AuthMethod, ClientPrefs, localhost_twin, registr
 use crate::doctor::Affected::{ClaudeCode, ClaudeConnectors, Tether};
 use crate::doctor::catalogue::{
     PROBE_REDIRECT_LOCALHOST, PROBE_REDIRECT_PORT, PROBE_REDIRECT_UNREGISTERED, PROBE_REFRESH, PROBE_REGISTRATION,
-    PROBE_REGISTRATION_EXPIRY, PROBE_REGISTRATION_LOOPBACK, PROBE_REGISTRATION_METHOD,
+    PROBE_REGISTRATION_CLAUDE, PROBE_REGISTRATION_EXPIRY, PROBE_REGISTRATION_LOOPBACK, PROBE_REGISTRATION_METHOD,
 };
 use crate::net;
 use crate::store::secrets::Secret;
@@ -43,6 +43,8 @@ const OTHER_PORT: u16 = 53683;
 const UNREGISTERED: &str = "https://tether-doctor.invalid/callback";
 /// The name the throwaway clients register with.
 const CLIENT_NAME: &str = "tether-doctor (test client, safe to delete)";
+/// The redirect URI of Claude's connectors.
+const CLAUDE_CALLBACK: &str = "https://claude.ai/api/mcp/auth_callback";
 
 /// A client the doctor registered for this run (kept in memory only).
 #[derive(Debug, Clone)]
@@ -76,7 +78,8 @@ impl Refusal {
             && (text("error") == "invalid_redirect_uri" || text("error_description").contains("redirect"))
     }
 
-    fn words(&self) -> String {
+    /// The refusal in words: the status and the server's error.
+    pub(super) fn words(&self) -> String {
         if self.status == 0 {
             format!("the request failed: {}", error_of(&self.body))
         } else {
@@ -108,7 +111,8 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn words(&self) -> String {
+    /// The refusal in words: the status and the server's error.
+    pub(super) fn words(&self) -> String {
         match self {
             Self::Back => "redirected back to it".into(),
             Self::Onward => "redirected on to sign-in".into(),
@@ -307,7 +311,38 @@ impl Doctor<'_> {
                 ))),
             }
         }
+        self.registration_like_claude(&endpoint).await;
         Some(client)
+    }
+
+    /// The registration Claude's connectors send (seed 001): a confidential
+    /// client (`client_secret_post`) with Claude's web callback.
+    async fn registration_like_claude(&mut self, endpoint: &Url) {
+        let body = serde_json::json!({
+            "client_name": CLIENT_NAME,
+            "redirect_uris": [CLAUDE_CALLBACK],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "client_secret_post",
+        });
+        let (status, answer) = self.post_json(endpoint, &body).await;
+        let f = if (200..300).contains(&status) && answer.get("client_id").is_some_and(|v| !v.is_null()) {
+            let method = answer
+                .get("token_endpoint_auth_method")
+                .and_then(Value::as_str)
+                .map(crate::auth::http::server_text)
+                .unwrap_or_else(|| "unsaid".into());
+            PROBE_REGISTRATION_CLAUDE.ok(format!(
+                "HTTP {status} for client_secret_post with {CLAUDE_CALLBACK} (registered as {method})"
+            ))
+        } else {
+            let refusal = Refusal { status, body: answer };
+            PROBE_REGISTRATION_CLAUDE.error(format!(
+                "client_secret_post with {CLAUDE_CALLBACK}: {}",
+                refusal.words()
+            ))
+        };
+        self.push(f);
     }
 
     /// `client_secret_expires_at` (RFC 7591 §3.2.1): a number of seconds.

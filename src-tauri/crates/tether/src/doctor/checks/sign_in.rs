@@ -35,7 +35,7 @@ use crate::auth::AccessToken;
 use crate::auth::browser;
 use crate::auth::discovery::AuthServer;
 use crate::auth::flow::Authorization;
-use crate::auth::http::{OAuthHttp, server_text};
+use crate::auth::http::{OAuthHttp, check_endpoint, server_text};
 use crate::auth::loopback::Listener;
 use crate::auth::registration::ClientCredentials;
 use crate::auth::tokens::{self, TokenKind};
@@ -135,6 +135,15 @@ impl Doctor<'_> {
             ));
             return None;
         };
+        // Codes and tokens go over https only (or to this computer); an
+        // endpoint that is not is an error of its own (as.token-https).
+        if let Err(e) = Url::parse(&server.token_endpoint)
+            .map_err(|_| format!("the token endpoint {:?} is not a URL", server.token_endpoint))
+            .and_then(|u| check_endpoint(&u, "token endpoint").map_err(|e| e.to_string()))
+        {
+            self.push(PROBE_SIGN_IN.skipped(e));
+            return None;
+        }
         let listener = match Listener::bind(None).await {
             Ok(l) => l,
             Err(e) => {
@@ -151,14 +160,14 @@ impl Doctor<'_> {
         {
             Ok(r) => r.client,
             Err(refusal) => {
-                let f = if probe_client.is_none() && self.opts.probe_registration {
+                let registration_probed = self.opts.probe_registration || self.opts.probe_redirect;
+                let f = if registration_probed && probe_client.is_none() {
                     // probe.registration already says why.
                     PROBE_SIGN_IN.skipped("no client could be registered (probe.registration)")
                 } else {
                     PROBE_SIGN_IN.error(format!(
-                        "no client could be registered for the sign-in: HTTP {}: {}",
-                        refusal.status,
-                        super::error_of(&refusal.body)
+                        "no client could be registered for the sign-in: {}",
+                        refusal.words()
                     ))
                 };
                 self.push(f);
