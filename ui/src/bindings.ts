@@ -156,6 +156,8 @@ export type Summary = { ok: number, warnings: number, errors: number, skipped: n
 
 export type DoctorReport = { url: string, summary: Summary, findings: Array<Finding>, };
 
+export type Diagnosis = { report: DoctorReport, markdown: string, };
+
 export type Health = "connected" | "signed-in" | "needs-sign-in" | "signing-in" | "error";
 
 export type Status = { server: string, health: Health, expires_at: number | null, last_error: string | null, pid: number, updated_at: number, };
