@@ -758,6 +758,7 @@ class FakeDoctor:
         self.codes: dict[str, dict] = {}
         self.access_tokens: set[str] = set()
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> client_id
+        self.issued: list[str] = []  # every token ever issued, revoked or not
         self.revocations = 0
         self.seen: list[Seen] = []
         app = Starlette(
@@ -987,6 +988,7 @@ class FakeDoctor:
     def _tokens(self, client_id: str, scope: str, status: int = 200) -> Response:
         access = uuid.uuid4().hex
         self.access_tokens.add(access)
+        self.issued.append(access)
         body: dict = {"access_token": access, "token_type": "bearer" if self.token_type_lower else "Bearer", "expires_in": 3600}
         if self.token_expires_string:
             body["expires_in"] = "3600"
@@ -996,6 +998,7 @@ class FakeDoctor:
         if not self.no_refresh_with_offline:
             refresh = uuid.uuid4().hex
             self.refresh_tokens[refresh] = client_id
+            self.issued.append(refresh)
             body["refresh_token"] = refresh
         return JSONResponse(body, status_code=201 if self.token_201 else status, headers={"cache-control": "no-store"})
 

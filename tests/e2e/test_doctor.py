@@ -82,10 +82,14 @@ def test_a_correct_server_comes_out_clean_with_every_probe():
     assert revocations >= 1, "the sign-in's tokens were revoked"
 
 
-def test_the_sign_in_probe_reports_each_field_by_kind_never_by_value():
+def test_the_sign_in_probe_reports_each_field_by_kind_never_by_value_and_stores_nothing(tmp_path):
+    home = tmp_path / "tether-home"
+    home.mkdir()
     with FakeDoctor() as fake:
-        _, report = doctor(fake.url, "--probe-sign-in")
-        tokens = set(fake.access_tokens) | set(fake.refresh_tokens)
+        _, report = doctor(fake.url, "--probe-sign-in", env={**browser_env(), "TETHER_HOME": str(home)})
+        tokens = set(fake.issued)
+    assert len(tokens) == 6, "a sign-in and two refreshes, each an access and a refresh token"
+    assert list(home.rglob("*")) == [], "no state file, no log, no client record"
     sign_in = next(f for f in report["findings"] if f["id"] == "probe.sign-in")
     assert "HTTP 200, application/json: access_token a string (opaque, 32 characters)" in sign_in["saw"], sign_in
     assert 'token_type a string "Bearer"' in sign_in["saw"]
@@ -196,7 +200,7 @@ def test_the_markdown_report_has_the_clients_table_and_each_problem_with_its_fix
             timeout=180,
             env=browser_env(tmp_path),
         )
-        tokens = set(fake.access_tokens) | {c["secret"] for c in fake.registered.values() if c["secret"]}
+        tokens = set(fake.issued) | {c["secret"] for c in fake.registered.values() if c["secret"]}
     assert r.returncode == 2, r.stderr
     md = r.stdout
     assert md.startswith(f"# `tether doctor` report for {fake.url}\n\n**1 error** ("), md[:300]
