@@ -4,9 +4,8 @@
 
 use tauri::{AppHandle, State};
 use tether::contract::{
-    AddRequest, ClientRow, ImportCandidate, ImportReport, InstallReport, Pick, ServerRow, SettingsView,
+    AddRequest, ClientRow, Diagnosis, ImportCandidate, ImportReport, InstallReport, Pick, ServerRow, SettingsView,
 };
-use tether::doctor::DoctorReport;
 use tether::probe::Probe;
 
 use crate::context::AppContext;
@@ -98,7 +97,7 @@ pub fn read_logs(name: Option<String>, ctx: State<'_, AppContext>) -> Result<Str
 }
 
 #[tauri::command]
-pub async fn diagnose(target: String, ctx: State<'_, AppContext>) -> Result<DoctorReport> {
+pub async fn diagnose(target: String, ctx: State<'_, AppContext>) -> Result<Diagnosis> {
     service::diagnose(&ctx, &target).await
 }
 

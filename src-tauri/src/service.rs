@@ -14,8 +14,8 @@ use serde::Serialize;
 use tauri::AppHandle;
 use tether::clients::{self, McpClient};
 use tether::contract::{
-    AddRequest, AddServer, ClientChange, ClientFailure, ClientRow, Done, ImportCandidate, ImportReport, InstallReport,
-    Pick, ServerRow, SettingsView, SidecarCommand,
+    AddRequest, AddServer, ClientChange, ClientFailure, ClientRow, Diagnosis, Done, ImportCandidate, ImportReport,
+    InstallReport, Pick, ServerRow, SettingsView, SidecarCommand,
 };
 use tether::doctor::DoctorReport;
 use tether::overview::{self, ServerView};
@@ -358,8 +358,9 @@ pub fn read_logs(ctx: &AppContext, name: Option<&str>) -> Result<String> {
     Ok(String::from_utf8_lossy(&bytes[start..]).into_owned())
 }
 
-/// `tether doctor` on a server (by name) or a URL.
-pub async fn diagnose(ctx: &AppContext, target: &str) -> Result<DoctorReport> {
+/// `tether doctor` on a server (by name) or a URL: its report, and the
+/// same in Markdown for "Copy report".
+pub async fn diagnose(ctx: &AppContext, target: &str) -> Result<Diagnosis> {
     let target = target.trim();
     if target.is_empty() {
         return Err(ServiceError::Invalid("nothing to diagnose".into()));
@@ -367,7 +368,8 @@ pub async fn diagnose(ctx: &AppContext, target: &str) -> Result<DoctorReport> {
     let command = SidecarCommand::Doctor {
         target: target.to_owned(),
     };
-    sidecar::run(ctx, &command).await
+    let report: DoctorReport = sidecar::run(ctx, &command).await?;
+    Ok(Diagnosis::from(report))
 }
 
 /// The Claude Desktop entry of `name`, as JSON to paste.

@@ -8,7 +8,7 @@
 import type {
   AddRequest,
   ClientRow,
-  DoctorReport,
+  Diagnosis,
   ImportCandidate,
   ImportReport,
   InstallReport,
@@ -22,6 +22,7 @@ export type {
   AddRequest,
   AuthKind,
   ClientRow,
+  Diagnosis,
   DoctorReport,
   Finding,
   ImportCandidate,
@@ -67,7 +68,8 @@ export interface Backend {
   readLogs(name: string | null): Promise<string>;
   restartClaudeDesktop(): Promise<void>;
   copyEntry(name: string): Promise<string>;
-  diagnose(target: string): Promise<DoctorReport>;
+  /** `tether doctor`'s report, and the same in Markdown ("Copy report"). */
+  diagnose(target: string): Promise<Diagnosis>;
   /** Puts text on the clipboard; rejects when it cannot. */
   writeClipboard(text: string): Promise<void>;
 

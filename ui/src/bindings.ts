@@ -144,7 +144,7 @@ export type LogLevel = "info" | "debug";
 
 export type Level = "ok" | "skipped" | "warning" | "error";
 
-export type Affected = "claude-connectors" | "claude-code" | "mcp-remote" | "tether";
+export type Affected = "claude-connectors" | "claude-code" | "mcp-remote" | "tether" | "cursor" | "vscode";
 
 export type Finding = { 
 /**
@@ -175,6 +175,8 @@ example: string | null, };
 export type Summary = { ok: number, warnings: number, errors: number, skipped: number, };
 
 export type DoctorReport = { url: string, summary: Summary, findings: Array<Finding>, };
+
+export type Diagnosis = { report: DoctorReport, markdown: string, };
 
 export type Health = "connected" | "signed-in" | "needs-sign-in" | "signing-in" | "error";
 

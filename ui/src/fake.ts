@@ -5,6 +5,7 @@ import type {
   AddRequest,
   Backend,
   ClientRow,
+  Diagnosis,
   DoctorReport,
   ImportCandidate,
   ImportReport,
@@ -149,6 +150,11 @@ export const SAMPLE_REPORT = (url: string): DoctorReport => ({
   ],
   summary: { ok: 2, skipped: 0, warnings: 1, errors: 1 },
 });
+
+/** A sample of the Markdown the core renders from a report
+ * (`doctor::markdown`); the real one comes from the app. */
+export const SAMPLE_MARKDOWN = (url: string): string =>
+  `# \`tether doctor\` report for ${url}\n\n**1 error, 1 warning** (2 ok, 0 skipped)\n\n## MCP clients\n\n| Client | Works? | Why |\n|---|---|---|\n| Claude Code | ❌ breaks | \`transport.initialize\` |\n`;
 
 type Handlers = {
   changed: Set<() => void>;
@@ -426,10 +432,11 @@ export class FakeBackend implements Backend {
     return JSON.stringify({ [name]: { command: SIDE, args: ['run', name] } }, null, 2);
   }
 
-  async diagnose(target: string): Promise<DoctorReport> {
+  async diagnose(target: string): Promise<Diagnosis> {
     await this.wait();
     const s = this.servers.find((x) => x.name === target);
-    return SAMPLE_REPORT(s ? s.url : target);
+    const url = s ? s.url : target;
+    return { report: SAMPLE_REPORT(url), markdown: SAMPLE_MARKDOWN(url) };
   }
 
   async writeClipboard(text: string): Promise<void> {

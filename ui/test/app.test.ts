@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App, parseHash, startApp } from '../src/app';
-import { FakeBackend, SAMPLE_CANDIDATES, sampleServers, withState } from '../src/fake';
+import { FakeBackend, SAMPLE_CANDIDATES, SAMPLE_MARKDOWN, sampleServers, withState } from '../src/fake';
 
 const NOW = 1_700_000_000;
 let app: App | null = null;
@@ -82,6 +82,34 @@ describe('navigation', () => {
     expect($('#diagnose-title').textContent).toBe('Diagnose internal');
     click('#diagnose-back');
     expect($('#view-servers').hidden).toBe(false);
+  });
+
+  it('copies the diagnosis as Markdown, and shows it to copy by hand when the clipboard fails', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    await start(fake);
+    fake.emitNavigate({ diagnose: 'internal' });
+    expect(($('#diagnose-copy') as HTMLButtonElement).disabled).toBe(true);
+    await vi.waitFor(() => expect(($('#diagnose-copy') as HTMLButtonElement).disabled).toBe(false));
+    const url = sampleServers(NOW).find((s) => s.name === 'internal')!.url;
+    click('#diagnose-copy');
+    await vi.waitFor(() => expect($('#diagnose-copied').hidden).toBe(false));
+    expect(fake.clipboard).toBe(SAMPLE_MARKDOWN(url));
+    expect(fake.clipboard).toContain(`# \`tether doctor\` report for ${url}`);
+    expect($('#diagnose-copied').textContent).toContain('Report copied as Markdown');
+    expect($('#diagnose-markdown').hidden).toBe(true);
+
+    vi.spyOn(fake, 'writeClipboard').mockRejectedValue(new Error('no clipboard'));
+    click('#diagnose-copy');
+    await vi.waitFor(() => expect($('#diagnose-markdown').hidden).toBe(false));
+    expect(($('#diagnose-markdown') as HTMLTextAreaElement).value).toBe(SAMPLE_MARKDOWN(url));
+    expect($('#diagnose-copied').textContent).toContain('press Ctrl+C');
+
+    // Checking again starts from nothing to copy.
+    click('#diagnose-again');
+    expect(($('#diagnose-copy') as HTMLButtonElement).disabled).toBe(true);
+    expect($('#diagnose-markdown').hidden).toBe(true);
+    expect($('#diagnose-copied').hidden).toBe(true);
+    await vi.waitFor(() => expect(($('#diagnose-copy') as HTMLButtonElement).disabled).toBe(false));
   });
 
   it('says status changes in a polite live region that clears itself', async () => {

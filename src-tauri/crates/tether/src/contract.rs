@@ -188,6 +188,25 @@ impl fmt::Display for Failure {
     }
 }
 
+/// What the window's Diagnose view gets: `tether doctor --json`'s report
+/// and the same report in Markdown, for "Copy report" (nothing secret in
+/// either).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Diagnosis {
+    pub report: crate::doctor::DoctorReport,
+    pub markdown: String,
+}
+
+impl From<crate::doctor::DoctorReport> for Diagnosis {
+    fn from(report: crate::doctor::DoctorReport) -> Self {
+        Self {
+            markdown: report.to_markdown(),
+            report,
+        }
+    }
+}
+
 /// What `add`, `remove`, `login` and `logout` print with `--json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -505,6 +524,7 @@ mod tests {
             crate::doctor::Finding,
             crate::doctor::Summary,
             crate::doctor::DoctorReport,
+            Diagnosis,
             crate::store::state::Health,
             crate::store::state::Status,
             crate::manage::ServerStatus,
