@@ -293,7 +293,7 @@ def test_an_imports_backup_keeps_the_other_entries_but_not_the_token_however_the
     r = tether("import", "--json", home=home, clients_home=clients_home)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["imported"] == ["corp"]
-    assert keychain(home, "bearer:corp") == token
+    assert keychain_secret(home, "bearer:corp") == token
     backup = Path(f"{path}.tether-backup")
     kept = json.loads(backup.read_text())
     assert token not in json.dumps(kept) and "0rted" not in backup.read_text()
