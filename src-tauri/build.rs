@@ -15,6 +15,7 @@ fn main() {
         "set_up_client",
         "import_candidates",
         "import_servers",
+        "delete_mcp_auth_cache",
         "get_settings",
         "set_settings",
         "check_metadata_url",

@@ -4,9 +4,8 @@
 
 use tauri::{AppHandle, State};
 use tether::contract::{
-    AddRequest, ClientRow, ImportCandidate, ImportReport, InstallReport, Pick, ServerRow, SettingsView,
+    AddRequest, ClientRow, Diagnosis, ImportCandidate, ImportReport, InstallReport, Pick, ServerRow, SettingsView,
 };
-use tether::doctor::DoctorReport;
 use tether::probe::Probe;
 
 use crate::context::AppContext;
@@ -73,6 +72,11 @@ pub async fn import_servers(picks: Vec<Pick>, ctx: State<'_, AppContext>) -> Res
 }
 
 #[tauri::command]
+pub fn delete_mcp_auth_cache(ctx: State<'_, AppContext>) -> Result<Option<String>> {
+    service::delete_mcp_auth_cache(&ctx)
+}
+
+#[tauri::command]
 pub fn get_settings(app: AppHandle, ctx: State<'_, AppContext>) -> Result<SettingsView> {
     service::get_settings(&app, &ctx)
 }
@@ -93,7 +97,7 @@ pub fn read_logs(name: Option<String>, ctx: State<'_, AppContext>) -> Result<Str
 }
 
 #[tauri::command]
-pub async fn diagnose(target: String, ctx: State<'_, AppContext>) -> Result<DoctorReport> {
+pub async fn diagnose(target: String, ctx: State<'_, AppContext>) -> Result<Diagnosis> {
     service::diagnose(&ctx, &target).await
 }
 

@@ -62,6 +62,7 @@ fn main() {
             commands::set_up_client,
             commands::import_candidates,
             commands::import_servers,
+            commands::delete_mcp_auth_cache,
             commands::get_settings,
             commands::set_settings,
             commands::check_metadata_url,

@@ -14,8 +14,8 @@ use serde::Serialize;
 use tauri::AppHandle;
 use tether::clients::{self, McpClient};
 use tether::contract::{
-    AddRequest, AddServer, ClientChange, ClientFailure, ClientRow, Done, ImportCandidate, ImportReport, InstallReport,
-    Pick, ServerRow, SettingsView, SidecarCommand,
+    AddRequest, AddServer, ClientChange, ClientFailure, ClientRow, Diagnosis, Done, ImportCandidate, ImportReport,
+    InstallReport, Pick, ServerRow, SettingsView, SidecarCommand,
 };
 use tether::doctor::DoctorReport;
 use tether::overview::{self, ServerView};
@@ -275,6 +275,14 @@ pub async fn import_servers(ctx: &AppContext, picks: Vec<Pick>) -> Result<Import
     sidecar::run(ctx, &command).await
 }
 
+/// Deletes mcp-remote's plain-text token cache (`~/.mcp-auth`) under the
+/// app's home, after checking it holds only mcp-remote's files; the window
+/// offers it after an import. No keychain is involved, so no sidecar.
+pub fn delete_mcp_auth_cache(ctx: &AppContext) -> Result<Option<String>> {
+    let deleted = clients::mcp_auth::delete(&ctx.clients_home).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    Ok(deleted.map(|p| p.display().to_string()))
+}
+
 /// The settings, as the window edits them.
 pub fn get_settings(app: &AppHandle, ctx: &AppContext) -> Result<SettingsView> {
     use tauri_plugin_autostart::ManagerExt as _;
@@ -350,8 +358,9 @@ pub fn read_logs(ctx: &AppContext, name: Option<&str>) -> Result<String> {
     Ok(String::from_utf8_lossy(&bytes[start..]).into_owned())
 }
 
-/// `tether doctor` on a server (by name) or a URL.
-pub async fn diagnose(ctx: &AppContext, target: &str) -> Result<DoctorReport> {
+/// `tether doctor` on a server (by name) or a URL: its report, and the
+/// same in Markdown for "Copy report".
+pub async fn diagnose(ctx: &AppContext, target: &str) -> Result<Diagnosis> {
     let target = target.trim();
     if target.is_empty() {
         return Err(ServiceError::Invalid("nothing to diagnose".into()));
@@ -359,7 +368,8 @@ pub async fn diagnose(ctx: &AppContext, target: &str) -> Result<DoctorReport> {
     let command = SidecarCommand::Doctor {
         target: target.to_owned(),
     };
-    sidecar::run(ctx, &command).await
+    let report: DoctorReport = sidecar::run(ctx, &command).await?;
+    Ok(Diagnosis::from(report))
 }
 
 /// The Claude Desktop entry of `name`, as JSON to paste.

@@ -146,6 +146,7 @@ mod tests {
             scopes: None,
             signed_in_at: None,
             last_error: None,
+            modern_protocol: None,
         }
     }
 

@@ -93,7 +93,8 @@ class FakeMcp:
     (the GET stream ends after one event with `retry_ms`; `get_count` counts
     them); `require_token`;
     `login_page` answers everything 200 with an HTML sign-in page (an SSO proxy);
-    `post_status` forces a status for POSTs of a tools/call.
+    `post_status` forces a status for POSTs of a tools/call; `fail_text` is
+    the plain-text body of `fail`'s 503 (instead of an OAuth-style JSON error).
     """
 
     def __init__(self) -> None:
@@ -108,6 +109,7 @@ class FakeMcp:
         self.get_stream_closes = False
         self.get_count = 0
         self.login_page = False
+        self.fail_text: str | None = None
         self.initialize_count = 0
         # Events of cut streams, by event id, replayed on GET with Last-Event-ID.
         self._held: dict[str, bytes] = {}
@@ -235,6 +237,8 @@ class FakeMcp:
             await asyncio.sleep(float(args["seconds"]))
             return self._answer(rid, _text(rid, "finally"))
         if name == "fail":
+            if self.fail_text is not None:
+                return Response(self.fail_text, status_code=503, media_type="text/plain")
             return JSONResponse({"error": "upstream exploded"}, status_code=503)
         if name == "hangup":
 
@@ -709,29 +713,61 @@ def _rpc_method(body: bytes) -> str | None:
 class FakeDoctor:
     """A fake MCP server with its own authorization server (one origin),
     correct by default, with one knob per misconfiguration `tether doctor`
-    must find (set the attribute to True, or a value):
+    must find (set the attribute to True, or a value).
 
-    no_www_authenticate, basic_scheme, no_resource_metadata, html_login,
-    cors_without_expose, prm_missing, prm_resource (str), prm_no_as,
-    issuer_mismatch, no_s256, no_registration, no_public_clients,
-    http_authorize, no_well_known_cors, long_cache, waf_blocks_claude,
-    reg_float_expiry, reg_demands_secret, reg_imposes_post,
-    strict_redirect_port, no_localhost_redirect, refresh_wrong_error,
-    legacy_only.
+    Correct by default means: a 401 with a Bearer challenge naming the
+    protected resource metadata; RFC 9728 and RFC 8414 metadata with CORS
+    and no-store; dynamic registration of public native clients with
+    loopback redirect URIs (any port, RFC 8252 §7.3); an authorization
+    endpoint that checks the client and its redirect URI and approves at once
+    (a 302 back with a code, as the conformance suite's test server does);
+    a token endpoint that checks the code, PKCE S256 and the client, and
+    answers 200 with `token_type` "Bearer", an integer `expires_in` and a
+    refresh token that rotates on each use; RFC 7009 revocation; and an MCP
+    endpoint that answers `initialize` for the tokens it issued.
+
+    Knobs of the default checks: no_www_authenticate, basic_scheme,
+    no_resource_metadata, html_login, html_401, cors_without_expose,
+    prm_missing, prm_resource (str), prm_no_as, issuer_mismatch, oidc_only,
+    no_s256, no_registration, no_public_clients, http_authorize,
+    no_well_known_cors, long_cache, waf_blocks_claude, legacy_only.
+    Of the registration and redirect probes: reg_float_expiry,
+    reg_string_expiry, reg_demands_secret, reg_imposes_post,
+    reg_refuses_confidential, reg_refuses_127, strict_redirect_port, no_localhost_redirect,
+    open_redirect, refresh_wrong_error. Of the sign-in probe (seed 001): token_201,
+    token_expires_string, token_expires_float, token_type_lower,
+    token_scope_list, no_refresh_with_offline, token_rejected,
+    refresh_refused, refresh_rotation_broken, revocation_ignored.
+    `hostile` (a str) is put into words the server chooses (a page title,
+    `error_description`, `error`, `issuer`) to see that none reaches the
+    report with its control characters.
     """
 
     KNOBS = (
-        "no_www_authenticate basic_scheme no_resource_metadata html_login cors_without_expose prm_missing "
-        "prm_no_as issuer_mismatch no_s256 no_registration no_public_clients http_authorize no_well_known_cors "
-        "long_cache waf_blocks_claude reg_float_expiry reg_demands_secret reg_imposes_post strict_redirect_port "
-        "no_localhost_redirect refresh_wrong_error legacy_only"
+        "no_www_authenticate basic_scheme no_resource_metadata html_login html_401 cors_without_expose prm_missing "
+        "prm_no_as issuer_mismatch oidc_only no_s256 no_registration no_public_clients http_authorize "
+        "no_well_known_cors long_cache waf_blocks_claude legacy_only "
+        "reg_float_expiry reg_string_expiry reg_demands_secret reg_imposes_post reg_refuses_confidential reg_refuses_127 "
+        "strict_redirect_port "
+        "no_localhost_redirect open_redirect refresh_wrong_error "
+        "token_201 token_expires_string token_expires_float token_type_lower token_scope_list no_refresh_with_offline "
+        "token_rejected refresh_refused refresh_rotation_broken revocation_ignored"
     ).split()
+
+    LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
     def __init__(self) -> None:
         for k in self.KNOBS:
             setattr(self, k, False)
         self.prm_resource: str | None = None
-        self.registered: dict[str, str] = {}
+        # client_id -> its registration (redirect_uris, secret or None)
+        self.registered: dict[str, dict] = {}
+        self.codes: dict[str, dict] = {}
+        self.access_tokens: set[str] = set()
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> client_id
+        self.issued: list[str] = []  # every token ever issued, revoked or not
+        self.revocations = 0
+        self.hostile = ""
         self.seen: list[Seen] = []
         app = Starlette(
             routes=[
@@ -739,9 +775,11 @@ class FakeDoctor:
                 Route("/.well-known/oauth-protected-resource/mcp", self.prm, methods=["GET", "OPTIONS"]),
                 Route("/.well-known/oauth-protected-resource", self.prm_root, methods=["GET", "OPTIONS"]),
                 Route("/.well-known/oauth-authorization-server", self.as_metadata, methods=["GET", "OPTIONS"]),
+                Route("/.well-known/openid-configuration", self.oidc_metadata, methods=["GET", "OPTIONS"]),
                 Route("/register", self.register, methods=["POST"]),
                 Route("/authorize", self.authorize),
                 Route("/token", self.token, methods=["POST"]),
+                Route("/revoke", self.revoke, methods=["POST"]),
             ]
         )
         self._bg = _Background(app)
@@ -773,18 +811,30 @@ class FakeDoctor:
     def _meta_headers(self) -> dict[str, str]:
         return {**self._cors(), "cache-control": "public, max-age=86400" if self.long_cache else "no-store"}
 
+    def _challenge(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Bearer resource_metadata="{self.origin}/.well-known/oauth-protected-resource/mcp"'}
+
+    def _token_ok(self, request: Request) -> bool:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return not self.token_rejected and token in self.access_tokens
+
     async def mcp(self, request: Request) -> Response:
-        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), await request.body()))
+        body = await request.body()
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), body))
         if self.waf_blocks_claude and "claude" in request.headers.get("user-agent", "").lower():
             return Response("<html><head><title>Attention Required! | Cloudflare</title></head></html>", status_code=403, media_type="text/html")
         if self.legacy_only:
             if request.method == "GET":
-                return Response(status_code=401, headers={"WWW-Authenticate": f'Bearer resource_metadata="{self.origin}/.well-known/oauth-protected-resource/mcp"'})
+                if self._token_ok(request):
+                    return Response(sse("/messages", event="endpoint"), media_type="text/event-stream")
+                return Response(status_code=401, headers=self._challenge())
             return Response("Cannot POST /mcp", status_code=404)
         if request.method == "OPTIONS":
             return Response(status_code=403)
         if self.html_login:
-            return Response("<html><head><title>Sign in to Corp</title></head><body>…</body></html>", media_type="text/html")
+            return Response(f"<html><head><title>Sign in to Corp{self.hostile}</title></head><body>…</body></html>", media_type="text/html")
+        if self._token_ok(request):
+            return self._answer(request.method, body)
         headers: dict[str, str] = {}
         if not self.no_www_authenticate:
             if self.basic_scheme:
@@ -792,12 +842,31 @@ class FakeDoctor:
             elif self.no_resource_metadata:
                 headers["WWW-Authenticate"] = "Bearer"
             else:
-                headers["WWW-Authenticate"] = f'Bearer resource_metadata="{self.origin}/.well-known/oauth-protected-resource/mcp"'
+                headers.update(self._challenge())
         if "origin" in request.headers:
             headers["access-control-allow-origin"] = request.headers["origin"]
             if not self.cors_without_expose:
                 headers["access-control-expose-headers"] = "WWW-Authenticate, Mcp-Session-Id"
+        if self.html_401:
+            page = "<!doctype html><html><head><title>Sign in – Corp SSO</title></head><body><form method=post action=/login></form></body></html>"
+            return Response(page, status_code=401, media_type="text/html", headers=headers)
         return JSONResponse({"error": "unauthorized"}, status_code=401, headers=headers)
+
+    @staticmethod
+    def _answer(method: str, body: bytes) -> Response:
+        """A minimal MCP server for a signed-in client: initialize, the rest -32601."""
+        if method == "DELETE":
+            return Response(status_code=200)
+        if method != "POST":
+            return Response(status_code=405)
+        msg = json.loads(body)
+        if msg.get("method") == "initialize":
+            version = msg["params"].get("protocolVersion", "2025-06-18")
+            result = {"protocolVersion": version, "capabilities": {}, "serverInfo": {"name": "fake-doctor", "version": "1"}}
+            return JSONResponse({"jsonrpc": "2.0", "id": msg["id"], "result": result})
+        if "id" not in msg:
+            return Response(status_code=202)
+        return JSONResponse({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": "Method not found"}})
 
     async def prm(self, request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -812,48 +881,176 @@ class FakeDoctor:
     async def prm_root(self, request: Request) -> Response:
         return Response("not found", status_code=404)
 
-    async def as_metadata(self, request: Request) -> Response:
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers=self._cors()) if self._cors() else Response(status_code=405)
+    def _metadata(self) -> dict:
         meta = {
-            "issuer": "https://evil.example" if self.issuer_mismatch else self.origin,
+            "issuer": f"https://evil.example{self.hostile}" if self.issuer_mismatch else self.origin,
             "authorization_endpoint": "http://login.example.com/authorize" if self.http_authorize else f"{self.origin}/authorize",
             "token_endpoint": f"{self.origin}/token",
+            "revocation_endpoint": f"{self.origin}/revoke",
             "code_challenge_methods_supported": ["plain"] if self.no_s256 else ["S256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic"] if self.no_public_clients else ["none", "client_secret_basic"],
-            "scopes_supported": ["mcp"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"] if self.no_public_clients else ["none", "client_secret_basic", "client_secret_post"],
+            "scopes_supported": ["mcp", "offline_access"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "response_types_supported": ["code"],
         }
         if not self.no_registration:
             meta["registration_endpoint"] = f"{self.origin}/register"
-        return JSONResponse(meta, headers=self._meta_headers())
+        return meta
+
+    async def as_metadata(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=self._cors()) if self._cors() else Response(status_code=405)
+        if self.oidc_only:
+            return Response("not found", status_code=404)
+        return JSONResponse(self._metadata(), headers=self._meta_headers())
+
+    async def oidc_metadata(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=self._cors()) if self._cors() else Response(status_code=405)
+        if not self.oidc_only:
+            return Response("not found", status_code=404)
+        return JSONResponse(self._metadata(), headers=self._meta_headers())
+
+    @staticmethod
+    def _split(uri: str):
+        from urllib.parse import urlsplit
+
+        u = urlsplit(uri)
+        return u.scheme, u.hostname, u.port, u.path
+
+    def _redirect_allowed(self, registered: list[str], redirect: str) -> bool:
+        if redirect in registered:
+            return True
+        if self.strict_redirect_port:
+            return False
+        scheme, host, _, path = self._split(redirect)
+        # RFC 8252 §7.3: any port for a loopback redirect, the rest exact.
+        return scheme == "http" and any(
+            self._split(r)[0] == scheme and self._split(r)[1] == host and self._split(r)[3] == path and host in ("127.0.0.1", "localhost", "::1")
+            for r in registered
+        )
 
     async def register(self, request: Request) -> Response:
         body = json.loads(await request.body())
         method = body.get("token_endpoint_auth_method")
+        uris = body.get("redirect_uris") or []
+        for uri in uris:
+            _, host, _, _ = self._split(uri)
+            if (self.reg_refuses_127 and host == "127.0.0.1") or (self.no_localhost_redirect and host == "localhost"):
+                return JSONResponse({"error": "invalid_redirect_uri", "error_description": f"redirect URI {uri} is not allowed"}, status_code=400)
+        if self.reg_refuses_confidential and method != "none":
+            # better-auth before the fix seed 001 gives: a confidential client only with prior authentication.
+            return JSONResponse({"error": "invalid_client", "error_description": "authentication required to register a confidential client"}, status_code=401)
         if self.reg_demands_secret and method == "none":
-            return JSONResponse({"error": "invalid_client_metadata", "error_description": "public clients are not allowed"}, status_code=400)
+            return JSONResponse({"error": "invalid_client_metadata", "error_description": f"public clients are not allowed{self.hostile}"}, status_code=400)
         client_id = uuid.uuid4().hex
-        self.registered[client_id] = body["redirect_uris"][0]
-        reply: dict = {"client_id": client_id, "redirect_uris": body["redirect_uris"]}
+        reply: dict = {"client_id": client_id, "redirect_uris": uris, "client_name": body.get("client_name")}
+        secret = None
         if self.reg_imposes_post or method != "none":
-            reply |= {"client_secret": uuid.uuid4().hex, "token_endpoint_auth_method": "client_secret_post", "client_secret_expires_at": 0}
+            secret = uuid.uuid4().hex
+            reply |= {"client_secret": secret, "token_endpoint_auth_method": "client_secret_post", "client_secret_expires_at": 0}
         else:
             reply["token_endpoint_auth_method"] = "none"
         if self.reg_float_expiry:
             reply["client_secret_expires_at"] = 1.9e9 + 0.5
+        if self.reg_string_expiry:
+            reply["client_secret_expires_at"] = "1900000000"
+        self.registered[client_id] = {"redirect_uris": uris, "secret": secret}
         return JSONResponse(reply, status_code=201)
 
     async def authorize(self, request: Request) -> Response:
+        from urllib.parse import urlencode
+
         q = request.query_params
-        registered = self.registered.get(q.get("client_id", ""), "")
+        client = self.registered.get(q.get("client_id", ""))
         redirect = q.get("redirect_uri", "")
-        if self.strict_redirect_port and redirect != registered:
-            return Response("<html><body>invalid redirect_uri</body></html>", status_code=400, media_type="text/html")
-        if self.no_localhost_redirect and redirect.startswith("http://localhost"):
-            return Response("<html><body>invalid redirect_uri</body></html>", status_code=400, media_type="text/html")
-        return Response(status_code=302, headers={"location": "/login?next=consent"})
+        refused = Response("<html><body>invalid redirect_uri</body></html>", status_code=400, media_type="text/html")
+        if client is None or not (self.open_redirect or self._redirect_allowed(client["redirect_uris"], redirect)):
+            return refused
+        if self.no_localhost_redirect and self._split(redirect)[1] == "localhost":
+            return refused
+        code = uuid.uuid4().hex
+        self.codes[code] = {
+            "client_id": q["client_id"],
+            "redirect_uri": redirect,
+            "challenge": q.get("code_challenge"),
+            "scope": q.get("scope", ""),
+        }
+        return Response(status_code=302, headers={"location": f"{redirect}?{urlencode({'code': code, 'state': q.get('state', '')})}"})
+
+    def _client_of(self, form, request: Request) -> str | None:
+        """The authenticated client: client_id (+ client_secret in the body, or HTTP Basic)."""
+        import base64
+        from urllib.parse import unquote_plus
+
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        auth = request.headers.get("authorization", "")
+        if auth.startswith("Basic "):
+            pair = base64.b64decode(auth[6:]).decode()
+            client_id, _, secret = (unquote_plus(x) for x in pair.partition(":"))
+        client = self.registered.get(client_id or "")
+        if client is None or (client["secret"] is not None and client["secret"] != secret):
+            return None
+        return client_id
+
+    def _tokens(self, client_id: str, scope: str, status: int = 200) -> Response:
+        access = uuid.uuid4().hex
+        self.access_tokens.add(access)
+        self.issued.append(access)
+        body: dict = {"access_token": access, "token_type": "bearer" if self.token_type_lower else "Bearer", "expires_in": 3600}
+        if self.token_expires_string:
+            body["expires_in"] = "3600"
+        if self.token_expires_float:
+            body["expires_in"] = 3599.5
+        body["scope"] = scope.split() if self.token_scope_list else scope
+        if not self.no_refresh_with_offline:
+            refresh = uuid.uuid4().hex
+            self.refresh_tokens[refresh] = client_id
+            self.issued.append(refresh)
+            body["refresh_token"] = refresh
+        return JSONResponse(body, status_code=201 if self.token_201 else status, headers={"cache-control": "no-store"})
 
     async def token(self, request: Request) -> Response:
-        if self.refresh_wrong_error:
-            return JSONResponse({"error": "server_error"}, status_code=500)
-        return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        import base64
+        import hashlib
+
+        form = dict((await request.form()).items())
+        grant = form.get("grant_type")
+        if grant == "refresh_token":
+            rt = form.get("refresh_token", "")
+            if rt not in self.refresh_tokens:
+                if self.refresh_wrong_error:
+                    return JSONResponse({"error": f"server_error{self.hostile}"}, status_code=500)
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            client_id = self._client_of(form, request)
+            if client_id is None or client_id != self.refresh_tokens[rt]:
+                return JSONResponse({"error": "invalid_client"}, status_code=401)
+            if self.refresh_refused:
+                return JSONResponse({"error": "invalid_grant", "error_description": "refresh tokens are not accepted"}, status_code=400)
+            del self.refresh_tokens[rt]  # rotated: single use
+            if self.refresh_rotation_broken:
+                access = uuid.uuid4().hex
+                self.access_tokens.add(access)
+                return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "scope": "mcp offline_access"})
+            return self._tokens(client_id, "mcp offline_access")
+        if grant == "authorization_code":
+            grant_of = self.codes.pop(form.get("code", ""), None)
+            client_id = self._client_of(form, request)
+            if grant_of is None or client_id != grant_of["client_id"] or form.get("redirect_uri") != grant_of["redirect_uri"]:
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+            if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != grant_of["challenge"]:
+                return JSONResponse({"error": "invalid_grant", "error_description": "PKCE verification failed"}, status_code=400)
+            return self._tokens(client_id, grant_of["scope"])
+        return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+
+    async def revoke(self, request: Request) -> Response:
+        form = dict((await request.form()).items())
+        self.revocations += 1
+        if self._client_of(form, request) is None:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        if not self.revocation_ignored:
+            token = form.get("token", "")
+            self.refresh_tokens.pop(token, None)
+            self.access_tokens.discard(token)
+        return Response(status_code=200)

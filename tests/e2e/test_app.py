@@ -311,6 +311,19 @@ def test_a_person_adds_an_oauth_server_signs_in_with_one_click_and_claude_deskto
         assert {"url.https", "net.dns", "mcp.initialize"} <= ids, (summary, ids)
         assert not d.find_elements("css selector", "li[data-finding][data-level=error]"), summary
         shot(d, "diagnose")
+        # "Copy report" puts the same report on the clipboard in Markdown,
+        # with the table of MCP clients, and nothing secret.
+        click(d, "#diagnose-copy")
+        wait(d, lambda: (e := present(d, "#diagnose-copied")) is not None and e.is_displayed(), what="the report copied")
+        pasted = subprocess.run(
+            [require(SYSTEM_PYTHON), str(E2E / "x11_clipboard.py")], env=app_env(display, user), capture_output=True, text=True, timeout=30
+        )
+        assert pasted.returncode == 0, pasted.stderr
+        report_md = pasted.stdout
+        assert report_md.startswith(f"# `tether doctor` report for {peer.mcp_url}"), report_md[:200]
+        assert "| Claude Desktop through Tether |" in report_md and "## Every check" in report_md, report_md
+        copied_tokens = stored_tokens(user["tether_home"])
+        assert copied_tokens["access_token"] not in report_md and copied_tokens["refresh_token"] not in report_md
         click(d, "#nav-settings")
         wait(d, lambda: present(d, "input[name=settings-client][value=claude-desktop]"), what="the settings")
         shot(d, "settings")

@@ -23,6 +23,16 @@ def test_plain_http_to_another_computer_is_refused_with_the_fix():
     )
 
 
+def test_a_name_under_localhost_is_not_taken_for_this_computer():
+    # Nothing makes a resolver keep *.localhost on this computer (a hosts
+    # file or a DNS search domain can send it anywhere): plain http to it
+    # is refused like plain http to any other name, before any lookup.
+    r = run("run", "http://mcp.localhost:8080/mcp")
+    assert r.returncode == 1
+    assert r.stdout == ""
+    assert "http://mcp.localhost:8080/mcp is plain http to another computer" in r.stderr
+
+
 def test_a_header_naming_an_unset_variable_is_refused_by_name():
     r = run("run", "https://mcp.example.com/mcp", "--header", "Authorization: Bearer ${NOT_SET_ANYWHERE}", env={"PATH": "/usr/bin"})
     assert r.returncode == 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -72,6 +74,39 @@ def test_install_adds_the_entry_and_keeps_other_servers_and_unknown_keys(home, c
     entry = f'    }},\n    "linear": {{\n      "command": "{sidecar()}",\n      "args": ["run", "linear"]\n    }}\n  }},\n  "globalShortcut"'
     assert path.read_text() == original.replace('    }\n  },\n  "globalShortcut"', entry), "only the entry was added"
     assert Path(f"{path}.tether-backup").read_text() == original
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="needs strace (tests/run installs it)")
+def test_a_config_is_replaced_through_an_unguessable_exclusive_temporary_file_and_the_rename_is_synced(
+    home, clients_home, tmp_path
+):
+    path = put(claude_config(clients_home), (FIXTURES / "claude_desktop_config.json").read_text())
+    trace = tmp_path / "strace.txt"
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA", "CLAUDE_CONFIG_DIR")}
+    env.update({"HOME": str(clients_home), "TETHER_HOME": str(home)})
+    r = subprocess.run(
+        ["strace", "-f", "-y", "-o", str(trace), "-e", "trace=openat,rename,renameat,renameat2,fsync",
+         tether_bin(), "install", "linear"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = trace.read_text().splitlines()
+    directory = re.escape(str(path.parent))
+    for name in (path.name, f"{path.name}.tether-backup"):
+        # The temporary file: 64 random bits in its name, created with O_EXCL, owner-only.
+        tmp = rf"{directory}/\.{re.escape(name)}\.[0-9a-f]{{16}}\.tmp"
+        opened = [i for i, l in enumerate(lines) if re.search(rf'openat\(.*"{tmp}", [^)]*O_CREAT[^)]*\) = \d', l)]
+        assert opened, f"no temporary file for {name}:\n" + "\n".join(lines)
+        assert all("O_EXCL" in lines[i] and ", 0600)" in lines[i] for i in opened), [lines[i] for i in opened]
+        renamed = [i for i, l in enumerate(lines)
+                   if re.search(rf'rename(at2?)?\(.*"{tmp}", .*"{directory}/{re.escape(name)}"', l) and l.rstrip().endswith("= 0")]
+        assert len(renamed) == 1, "\n".join(lines)
+        # POSIX: the rename is durable once the directory is synced.
+        after = lines[renamed[0] + 1:]
+        until_next = after[: next((i for i, l in enumerate(after) if "rename" in l), len(after))]
+        synced = [l for l in until_next if re.search(rf"fsync\(\d+<{directory}>\) = 0", l)]
+        assert synced, f"the directory was not synced after renaming {name}:\n" + "\n".join(lines[renamed[0]:])
+    assert json.loads(path.read_text())["mcpServers"]["linear"] == {"command": sidecar(), "args": ["run", "linear"]}
 
 
 def test_install_into_several_clients_then_uninstall_from_every_one(home, clients_home):
@@ -186,3 +221,82 @@ def test_import_moves_the_token_into_the_keychain_and_the_entry_runs_tether(home
             b.send(call(1))
             assert b.recv_response(1)["result"]
     assert fake.seen and all(s.headers.get("authorization") == f"Bearer {token}" for s in fake.seen)
+
+
+def mcp_remote_cache(clients_home: Path) -> Path:
+    """~/.mcp-auth as mcp-remote 0.15 leaves it: plain-text tokens per server hash."""
+    cache = clients_home / ".mcp-auth"
+    v1 = cache / "mcp-remote-v1"
+    v1.mkdir(parents=True)
+    digest = "5d41402abc4b2a76b9719d911017c592"
+    (v1 / f"{digest}_tokens.json").write_text('{"access_token": "at1", "refresh_token": "mcp-remote-rt-77aa"}')
+    (v1 / f"{digest}_client_info.json").write_text('{"client_id": "c1"}')
+    return cache
+
+
+def test_after_an_import_mcp_remotes_token_cache_is_pointed_at_and_deleted_only_when_asked(home, clients_home):
+    config = json.loads((FIXTURES / "claude_desktop_mcp_remote.json").read_text())
+    put(claude_config(clients_home), json.dumps(config, indent=2) + "\n")
+    cache = mcp_remote_cache(clients_home)
+
+    r = tether("import", "--json", "--pick", "claude-desktop:linear", home=home, clients_home=clients_home)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"imported": ["linear"], "errors": [], "mcp_auth_cache": str(cache)}
+    assert f"mcp-remote's token cache is still at {cache}, with its tokens in plain text" in r.stderr
+    assert "once the `npx mcp-remote` entry left is imported or removed: `tether import --delete-mcp-auth`" in r.stderr
+    assert (cache / "mcp-remote-v1").is_dir(), "nothing is deleted unasked"
+
+    # The corp entry is left (its token is the keychain tests' business): drop it.
+    del config["mcpServers"]["corp"]
+    config["mcpServers"]["linear"] = json.loads(claude_config(clients_home).read_text())["mcpServers"]["linear"]
+    put(claude_config(clients_home), json.dumps(config, indent=2) + "\n")
+
+    # Something in it that is not mcp-remote's: nothing is deleted.
+    (cache / "notes.txt").write_text("mine")
+    r = tether("import", "--delete-mcp-auth", home=home, clients_home=clients_home)
+    assert r.returncode == 1
+    assert f"{cache} holds notes.txt, which is not mcp-remote's, so Tether deleted nothing" in r.stderr
+    assert (cache / "mcp-remote-v1" / "5d41402abc4b2a76b9719d911017c592_tokens.json").exists()
+
+    (cache / "notes.txt").unlink()
+    r = tether("import", "--delete-mcp-auth", "--json", home=home, clients_home=clients_home)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"imported": [], "errors": []}
+    assert f"Deleted mcp-remote's token cache {cache}" in r.stderr
+    assert not cache.exists()
+    assert clients_home.is_dir() and claude_config(clients_home).exists()
+
+
+def test_import_says_nothing_of_a_token_cache_that_is_not_there(home, clients_home):
+    put(claude_config(clients_home), (FIXTURES / "claude_desktop_mcp_remote.json").read_text())
+    r = tether("import", "--json", "--pick", "claude-desktop:linear", home=home, clients_home=clients_home)
+    assert json.loads(r.stdout) == {"imported": ["linear"], "errors": []}
+    assert ".mcp-auth" not in r.stderr
+
+
+@needs_keychain
+def test_an_imports_backup_keeps_the_other_entries_but_not_the_token_however_the_file_spells_it(home, clients_home):
+    # A token with a "/" that the file writes as "\/" (JSON allows it): a
+    # search for the token as text does not find it.
+    token = "imp/0rted-9b1f"
+    config = {
+        "mcpServers": {
+            "corp": {
+                "command": "npx",
+                "args": ["-y", "mcp-remote", "https://mcp.corp.example/mcp", "--header", "Authorization:${AUTH}"],
+                "env": {"AUTH": f"Bearer {token}"},
+            },
+            "github": {"command": "npx", "args": ["-y", "github-mcp"], "env": {"GITHUB_TOKEN": "ghp-other-server"}},
+        }
+    }
+    path = put(claude_config(clients_home), json.dumps(config, indent=2).replace("/", "\\/") + "\n")
+    r = tether("import", "--json", home=home, clients_home=clients_home)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["imported"] == ["corp"]
+    assert keychain_secret(home, "bearer:corp") == token
+    backup = Path(f"{path}.tether-backup")
+    kept = json.loads(backup.read_text())
+    assert token not in json.dumps(kept) and "0rted" not in backup.read_text()
+    assert kept["mcpServers"]["corp"]["env"]["AUTH"] == "Bearer [moved to the keychain]"
+    assert kept["mcpServers"]["github"] == config["mcpServers"]["github"], "the way back keeps everything else"
+    assert backup.stat().st_mode & 0o777 == 0o600

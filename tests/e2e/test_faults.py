@@ -205,6 +205,22 @@ def test_a_5xx_gives_a_readable_error_and_the_bridge_keeps_serving(fake, home):
         assert text_of(b.recv_response(2)) == '{"still":"alive"}'
 
 
+def test_a_servers_error_text_reaches_the_client_and_the_log_without_control_characters(fake, home):
+    # A terminal escape (set the window title, clear the screen) and a forged log line.
+    fake.fail_text = "upstream\x1b]0;owned\x07\x1b[2J down\r\nERROR forged line"
+    with RawBridge("run", fake.url, home=home) as b:
+        b.initialize()
+        b.send(call(1, "fail"))
+        err = b.recv_response(1)["error"]
+        b.stop()
+    assert err["message"] == f"the MCP server at {fake.url} answered HTTP 503 Service Unavailable: upstream ]0;owned  [2J down"
+    log = b.stderr.decode()
+    assert "answered HTTP 503" in log
+    for text in (err["message"], log.replace("\n", "")):
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text), repr(text)
+    assert "\nERROR forged line" not in log
+
+
 def test_a_json_rpc_error_in_an_error_status_body_is_forwarded_as_the_server_wrote_it(fake, home):
     with RawBridge("run", fake.url, home=home) as b:
         b.initialize()

@@ -546,13 +546,24 @@ function proxy(req, res, search) {
 rsServer.on('request', async (req, res) => {
   const url = new URL(req.url, RS_ORIGIN);
   try {
+    // The protected resource metadata is public: any origin may read it (a
+    // browser-based client's discovery), as the MCP SDKs' metadata routers serve it.
+    if (url.pathname === '/.well-known/oauth-protected-resource/mcp' && req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'GET, OPTIONS',
+        'access-control-allow-headers': 'Content-Type, Authorization, MCP-Protocol-Version',
+      });
+      res.end();
+      return;
+    }
     if (url.pathname === '/.well-known/oauth-protected-resource/mcp' && req.method === 'GET') {
       sendJson(res, 200, {
         resource: MCP_URL,
         authorization_servers: [ISSUER],
         scopes_supported: [RS_SCOPE],
         bearer_methods_supported: ['header'],
-      });
+      }, { 'access-control-allow-origin': '*' });
       return;
     }
     if (url.pathname === '/mcp') {

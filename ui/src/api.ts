@@ -8,7 +8,7 @@
 import type {
   AddRequest,
   ClientRow,
-  DoctorReport,
+  Diagnosis,
   ImportCandidate,
   ImportReport,
   InstallReport,
@@ -22,6 +22,7 @@ export type {
   AddRequest,
   AuthKind,
   ClientRow,
+  Diagnosis,
   DoctorReport,
   Finding,
   ImportCandidate,
@@ -57,6 +58,9 @@ export interface Backend {
   setUpClient(client: string): Promise<InstallReport>;
   importCandidates(): Promise<ImportCandidate[]>;
   importServers(picks: Pick[]): Promise<ImportReport>;
+  /** Deletes mcp-remote's plain-text token cache; resolves to the folder
+   * deleted, or null when there was none. */
+  deleteMcpAuthCache(): Promise<string | null>;
   getSettings(): Promise<SettingsView>;
   setSettings(settings: SettingsView): Promise<void>;
   /** Why a Client ID Metadata Document URL cannot be used (the sign-in's own rule), or null. */
@@ -64,7 +68,8 @@ export interface Backend {
   readLogs(name: string | null): Promise<string>;
   restartClaudeDesktop(): Promise<void>;
   copyEntry(name: string): Promise<string>;
-  diagnose(target: string): Promise<DoctorReport>;
+  /** `tether doctor`'s report, and the same in Markdown ("Copy report"). */
+  diagnose(target: string): Promise<Diagnosis>;
   /** Puts text on the clipboard; rejects when it cannot. */
   writeClipboard(text: string): Promise<void>;
 
@@ -111,6 +116,7 @@ export async function tauriBackend(): Promise<Backend> {
     setUpClient: (client) => call('set_up_client', { client }),
     importCandidates: () => call('import_candidates'),
     importServers: (picks) => call('import_servers', { picks }),
+    deleteMcpAuthCache: () => call('delete_mcp_auth_cache'),
     getSettings: () => call('get_settings'),
     setSettings: (settings) => call('set_settings', { settings }),
     checkMetadataUrl: (url) => call('check_metadata_url', { url }),

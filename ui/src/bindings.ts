@@ -10,7 +10,13 @@ export type ServerView = { name: string, url: string, auth: AuthKind,
 /**
  * The header a static token goes in, when not `Authorization`.
  */
-token_header: string | null, issuer: string | null, scopes: string | null, signed_in_at: number | null, last_error: string | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
+token_header: string | null, issuer: string | null, scopes: string | null, signed_in_at: number | null, last_error: string | null, 
+/**
+ * The MCP revision the server was last found to speak when it is the
+ * stateless one (2026-07-28) that bridges translate for a 2025-era
+ * client; `None` for a server of the 2025 handshake era (or not met).
+ */
+modern_protocol: string | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
 
 export type ServerRow = { 
 /**
@@ -20,7 +26,13 @@ clients: Array<string>, name: string, url: string, auth: AuthKind,
 /**
  * The header a static token goes in, when not `Authorization`.
  */
-token_header: string | null, issuer: string | null, scopes: string | null, signed_in_at: number | null, last_error: string | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
+token_header: string | null, issuer: string | null, scopes: string | null, signed_in_at: number | null, last_error: string | null, 
+/**
+ * The MCP revision the server was last found to speak when it is the
+ * stateless one (2026-07-28) that bridges translate for a 2025-era
+ * client; `None` for a server of the 2025 handshake era (or not met).
+ */
+modern_protocol: string | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
 
 export type ClientRow = { id: string, name: string, installed: boolean, path: string | null, 
 /**
@@ -110,7 +122,15 @@ export type ImportReport = {
 /**
  * The servers imported.
  */
-imported: Array<string>, errors: Array<NamedFailure>, };
+imported: Array<string>, errors: Array<NamedFailure>, 
+/**
+ * mcp-remote's token cache (`~/.mcp-auth`, plain-text tokens), when it
+ * is still on disk after an import that imported something: the app
+ * offers to delete it (`tether import --delete-mcp-auth`, or
+ * `clients::mcp_auth::delete`, which needs no keychain). Absent when
+ * there is none or it was deleted.
+ */
+mcp_auth_cache?: string, };
 
 export type NamedFailure = { name: string, message: string, };
 
@@ -124,7 +144,7 @@ export type LogLevel = "info" | "debug";
 
 export type Level = "ok" | "skipped" | "warning" | "error";
 
-export type Affected = "claude-connectors" | "claude-code" | "mcp-remote" | "tether";
+export type Affected = "claude-connectors" | "claude-code" | "mcp-remote" | "tether" | "cursor" | "vscode";
 
 export type Finding = { 
 /**
@@ -156,6 +176,8 @@ export type Summary = { ok: number, warnings: number, errors: number, skipped: n
 
 export type DoctorReport = { url: string, summary: Summary, findings: Array<Finding>, };
 
+export type Diagnosis = { report: DoctorReport, markdown: string, };
+
 export type Health = "connected" | "signed-in" | "needs-sign-in" | "signing-in" | "error";
 
 export type Status = { server: string, health: Health, expires_at: number | null, last_error: string | null, pid: number, updated_at: number, };
@@ -184,7 +206,7 @@ stored_in: string | null,
 /**
  * What the server's bridge last reported.
  */
-bridge: Status | null, };
+bridge: Status | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
 
 export type StatusReport = { servers: Array<ServerStatus>, };
 

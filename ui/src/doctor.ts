@@ -15,12 +15,14 @@ export const LEVEL_LABELS: Record<Level, string> = {
 
 const LEVEL_ICONS: Record<Level, string> = { ok: '✓', skipped: '–', warning: '!', error: '✕' };
 
-/** Names of the clients a finding can break (core `doctor::Client::name`). */
+/** Names of the clients a finding can break (core `doctor::Affected::name`). */
 export const BREAKS_NAMES: Record<string, string> = {
   'claude-connectors': 'Claude Desktop and claude.ai connectors',
   'claude-code': 'Claude Code',
   'mcp-remote': 'mcp-remote',
   tether: 'Tether',
+  cursor: 'Cursor',
+  vscode: 'VS Code',
 };
 
 /** A report whose summary may be missing: `tether doctor` always sends

@@ -5,6 +5,7 @@ import type {
   AddRequest,
   Backend,
   ClientRow,
+  Diagnosis,
   DoctorReport,
   ImportCandidate,
   ImportReport,
@@ -23,6 +24,8 @@ export interface FakeOptions {
   clients?: ClientRow[];
   candidates?: ImportCandidate[];
   settings?: SettingsView;
+  /** mcp-remote's token cache, as an import reports it left behind. */
+  mcpAuthCache?: string | null;
   /** Probe answers by URL; others are "open", or fail when the host is "down". */
   probes?: Record<string, Probe>;
   /** Milliseconds each call takes (the preview uses a few hundred). */
@@ -55,6 +58,7 @@ export function sampleServers(now: number): ServerRow[] {
       scopes: 'read write',
       signed_in_at: now - 3600,
       last_error: null,
+      modern_protocol: null,
       clients: ['claude-desktop', 'claude-code'],
     },
     {
@@ -67,6 +71,7 @@ export function sampleServers(now: number): ServerRow[] {
       scopes: null,
       signed_in_at: null,
       last_error: null,
+      modern_protocol: '2026-07-28',
       clients: ['claude-desktop'],
     },
     {
@@ -80,6 +85,7 @@ export function sampleServers(now: number): ServerRow[] {
       scopes: null,
       signed_in_at: null,
       last_error: 'tools.example.com answered HTTP 502 to initialize',
+      modern_protocol: null,
       clients: [],
     },
   ];
@@ -108,8 +114,8 @@ function metadataUrlDouble(url: string): string | null {
 
 /** A row's fields that do not depend on its state. */
 function fieldsOf(row: ServerRow): Omit<ServerRow, 'state'> {
-  const { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, clients } = row;
-  return { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, clients };
+  const { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, modern_protocol, clients } = row;
+  return { name, url, auth, token_header, issuer, scopes, signed_in_at, last_error, modern_protocol, clients };
 }
 
 /** The row in another state, without the fields of the one it leaves
@@ -145,6 +151,11 @@ export const SAMPLE_REPORT = (url: string): DoctorReport => ({
   summary: { ok: 2, skipped: 0, warnings: 1, errors: 1 },
 });
 
+/** A sample of the Markdown the core renders from a report
+ * (`doctor::markdown`); the real one comes from the app. */
+export const SAMPLE_MARKDOWN = (url: string): string =>
+  `# \`tether doctor\` report for ${url}\n\n**1 error, 1 warning** (2 ok, 0 skipped)\n\n## MCP clients\n\n| Client | Works? | Why |\n|---|---|---|\n| Claude Code | ❌ breaks | \`transport.initialize\` |\n`;
+
 type Handlers = {
   changed: Set<() => void>;
   wiped: Set<(missing: string[]) => void>;
@@ -158,6 +169,7 @@ export class FakeBackend implements Backend {
   clients: ClientRow[];
   candidates: ImportCandidate[];
   settings: SettingsView;
+  mcpAuthCache: string | null;
   probes: Record<string, Probe>;
   tokens = new Map<string, string>();
   clipboard: string | null = null;
@@ -171,6 +183,7 @@ export class FakeBackend implements Backend {
     this.servers = opts.servers ?? [];
     this.clients = opts.clients ?? FAKE_CLIENTS.map((c) => ({ ...c }));
     this.candidates = opts.candidates ?? [];
+    this.mcpAuthCache = opts.mcpAuthCache ?? null;
     this.settings = opts.settings ?? { clients: [], client_metadata_url: null, start_at_login: false, log_level: 'info' };
     this.probes = opts.probes ?? {};
     this.delay = opts.delay ?? 0;
@@ -260,6 +273,7 @@ export class FakeBackend implements Backend {
           scopes: null,
           signed_in_at: null,
           last_error: null,
+          modern_protocol: null,
           clients,
         };
     this.servers = existing ? this.servers.map((s) => (s.name === r.name ? row : s)) : [...this.servers, row];
@@ -361,13 +375,22 @@ export class FakeBackend implements Backend {
         scopes: null,
         signed_in_at: null,
         last_error: null,
+        modern_protocol: null,
         clients: [c.client],
       });
       out.imported.push(c.server);
     }
     this.candidates = this.candidates.filter((c) => !out.imported.includes(c.server));
+    if (out.imported.length && this.mcpAuthCache) out.mcp_auth_cache = this.mcpAuthCache;
     this.emitServersChanged();
     return out;
+  }
+
+  async deleteMcpAuthCache(): Promise<string | null> {
+    await this.wait();
+    const gone = this.mcpAuthCache;
+    this.mcpAuthCache = null;
+    return gone;
   }
 
   async getSettings(): Promise<SettingsView> {
@@ -409,10 +432,11 @@ export class FakeBackend implements Backend {
     return JSON.stringify({ [name]: { command: SIDE, args: ['run', name] } }, null, 2);
   }
 
-  async diagnose(target: string): Promise<DoctorReport> {
+  async diagnose(target: string): Promise<Diagnosis> {
     await this.wait();
     const s = this.servers.find((x) => x.name === target);
-    return SAMPLE_REPORT(s ? s.url : target);
+    const url = s ? s.url : target;
+    return { report: SAMPLE_REPORT(url), markdown: SAMPLE_MARKDOWN(url) };
   }
 
   async writeClipboard(text: string): Promise<void> {

@@ -160,12 +160,13 @@ export function nameProblem(name: string, taken: string[] = []): string | null {
 
 // ---------------------------------------------------------------- URLs
 
-/** Whether `host` (as URL.hostname gives it) is this computer. */
+/** Whether `host` (as URL.hostname gives it) is this computer: like core
+ * `config::is_loopback`, IP literals and `localhost` itself, never a name
+ * under `.localhost` (nothing makes a resolver keep it local). */
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase();
   return (
     h === 'localhost' ||
-    h.endsWith('.localhost') ||
     /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) ||
     h === '[::1]' ||
     h === '::1'

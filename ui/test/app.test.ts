@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App, parseHash, startApp } from '../src/app';
-import { FakeBackend, SAMPLE_CANDIDATES, sampleServers, withState } from '../src/fake';
+import { FakeBackend, SAMPLE_CANDIDATES, SAMPLE_MARKDOWN, sampleServers, withState } from '../src/fake';
 
 const NOW = 1_700_000_000;
 let app: App | null = null;
@@ -84,6 +84,34 @@ describe('navigation', () => {
     expect($('#view-servers').hidden).toBe(false);
   });
 
+  it('copies the diagnosis as Markdown, and shows it to copy by hand when the clipboard fails', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    await start(fake);
+    fake.emitNavigate({ diagnose: 'internal' });
+    expect(($('#diagnose-copy') as HTMLButtonElement).disabled).toBe(true);
+    await vi.waitFor(() => expect(($('#diagnose-copy') as HTMLButtonElement).disabled).toBe(false));
+    const url = sampleServers(NOW).find((s) => s.name === 'internal')!.url;
+    click('#diagnose-copy');
+    await vi.waitFor(() => expect($('#diagnose-copied').hidden).toBe(false));
+    expect(fake.clipboard).toBe(SAMPLE_MARKDOWN(url));
+    expect(fake.clipboard).toContain(`# \`tether doctor\` report for ${url}`);
+    expect($('#diagnose-copied').textContent).toContain('Report copied as Markdown');
+    expect($('#diagnose-markdown').hidden).toBe(true);
+
+    vi.spyOn(fake, 'writeClipboard').mockRejectedValue(new Error('no clipboard'));
+    click('#diagnose-copy');
+    await vi.waitFor(() => expect($('#diagnose-markdown').hidden).toBe(false));
+    expect(($('#diagnose-markdown') as HTMLTextAreaElement).value).toBe(SAMPLE_MARKDOWN(url));
+    expect($('#diagnose-copied').textContent).toContain('press Ctrl+C');
+
+    // Checking again starts from nothing to copy.
+    click('#diagnose-again');
+    expect(($('#diagnose-copy') as HTMLButtonElement).disabled).toBe(true);
+    expect($('#diagnose-markdown').hidden).toBe(true);
+    expect($('#diagnose-copied').hidden).toBe(true);
+    await vi.waitFor(() => expect(($('#diagnose-copy') as HTMLButtonElement).disabled).toBe(false));
+  });
+
   it('says status changes in a polite live region that clears itself', async () => {
     document.body.innerHTML = '<div id="app"></div>';
     app = await startApp($('#app'), new FakeBackend(), { now: () => NOW, tick: 0, statusMs: 30 });
@@ -124,6 +152,8 @@ describe('the servers view', () => {
     expect(linear.textContent).toContain('read write');
     expect(linear.textContent).toContain('Claude Desktop and Claude Code');
     expect(row('notion').dataset.state).toBe('needs-sign-in');
+    expect(row('notion').textContent).toContain('2026-07-28 (translated for Claude)');
+    expect(row('linear').textContent).not.toContain('translated for Claude');
     expect(row('notion').querySelector('.state')!.textContent).toContain('needs sign-in');
     expect(row('internal').querySelector('.state')!.textContent).toContain('error: tools.example.com answered HTTP 502');
     expect(row('internal').textContent).toContain('no MCP client yet');
@@ -737,6 +767,22 @@ describe('importing mcp-remote entries', () => {
     click('#import-submit');
     await vi.waitFor(() => expect($('#import-error').textContent).toBe('sentry: the keychain is locked'));
     expect($('#import-result').textContent).toBe('Imported github.');
+  });
+
+  it('offers to delete mcp-remote’s plain-text token cache after an import, and deletes it when asked', async () => {
+    const fake = new FakeBackend({ candidates: [{ ...SAMPLE_CANDIDATES[0] }], mcpAuthCache: '/home/ann/.mcp-auth' });
+    const deleteCache = vi.spyOn(fake, 'deleteMcpAuthCache');
+    await start(fake, 'add');
+    await vi.waitFor(() => expect(document.querySelectorAll('#import-list input[name=import]')).toHaveLength(1));
+    expect($('#mcp-auth-offer').hidden).toBe(true);
+    click('#import-submit');
+    await vi.waitFor(() => expect($('#mcp-auth-offer').hidden).toBe(false));
+    expect($('#mcp-auth-offer').textContent).toContain('/home/ann/.mcp-auth');
+    expect(deleteCache).not.toHaveBeenCalled();
+    click('#mcp-auth-delete');
+    await vi.waitFor(() => expect($('#mcp-auth-offer').textContent).toContain('deleted'));
+    expect(deleteCache).toHaveBeenCalledTimes(1);
+    expect(fake.mcpAuthCache).toBeNull();
   });
 
   it('says so when there is nothing to import', async () => {

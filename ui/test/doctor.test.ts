@@ -57,6 +57,23 @@ describe('the doctor report', () => {
     expect(good.querySelector('.breaks')).toBeNull();
   });
 
+  it('names every client a finding can break, Cursor and VS Code among them', () => {
+    const el = renderReport({
+      url: 'u',
+      findings: [{
+        id: 'probe.token-accepted',
+        level: 'error',
+        title: 'The MCP server accepts the new access token',
+        saw: 'HTTP 401 with the new access token',
+        breaks: ['claude-connectors', 'claude-code', 'mcp-remote', 'tether', 'cursor', 'vscode'],
+        fix: 'accept the authorization server\'s access tokens',
+        example: null,
+      }],
+      summary: { ok: 0, warnings: 0, errors: 1, skipped: 0 },
+    });
+    expect(el.querySelector('.breaks')!.textContent).toBe('Claude Desktop and claude.ai connectors, Claude Code, mcp-remote, Tether, Cursor, VS Code');
+  });
+
   it('tucks an example away in a disclosure', () => {
     const el = renderReport(SAMPLE_REPORT('https://tools.example.com/mcp'));
     const warn = el.querySelector('[data-finding="auth.challenge"]')!;

@@ -121,7 +121,7 @@ describe('URL validation', () => {
     expect(serverUrlProblem('http://127.0.0.1:3000/mcp')).toBeNull();
     expect(serverUrlProblem('http://localhost:3000/mcp')).toBeNull();
     expect(serverUrlProblem('http://[::1]:3000/mcp')).toBeNull();
-    expect(serverUrlProblem('http://app.localhost/mcp')).toBeNull();
+    expect(serverUrlProblem('http://app.localhost/mcp')).toMatch(/https/);
     expect(serverUrlProblem('http://example.com/mcp')).toMatch(/https/);
     expect(serverUrlProblem('http://127.evil.com/mcp')).toMatch(/https/);
   });

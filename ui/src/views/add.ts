@@ -64,6 +64,8 @@ export class AddView {
   private importSubmit: HTMLButtonElement;
   private importError: HTMLElement;
   private importResult: HTMLElement;
+  /** After an import: mcp-remote's plain-text token cache, offered for deletion. */
+  private cacheOffer: HTMLElement;
   /** The user typed a name: the probe no longer suggests one. */
   private nameEdited = false;
   private clientsTouched = false;
@@ -172,6 +174,7 @@ export class AddView {
     this.importSubmit = h('button', { type: 'submit', id: 'import-submit', disabled: true }, 'Import selected');
     this.importError = h('p', { id: 'import-error', class: 'error', role: 'alert', hidden: true });
     this.importResult = h('p', { id: 'import-result', class: 'note', hidden: true });
+    this.cacheOffer = h('div', { id: 'mcp-auth-offer', class: 'note', hidden: true });
     const importForm = h('form', { id: 'import-form', novalidate: true },
       this.importList,
       h('div', { class: 'actions' },
@@ -180,6 +183,7 @@ export class AddView {
       ),
       this.importError,
       this.importResult,
+      this.cacheOffer,
     );
     importForm.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -639,6 +643,32 @@ export class AddView {
     this.importSubmit.textContent = n > 1 ? `Import ${n} servers` : 'Import selected';
   }
 
+  /** mcp-remote keeps its tokens in plain text (`~/.mcp-auth`); once its
+   * entries are Tether's, offer to delete them. */
+  private offerCacheDeletion(path: string | null): void {
+    if (!path) {
+      fill(this.cacheOffer);
+      this.cacheOffer.hidden = true;
+      return;
+    }
+    const button = h('button', { type: 'button', id: 'mcp-auth-delete' }, 'Delete it');
+    button.addEventListener('click', async () => {
+      button.setAttribute('aria-disabled', 'true');
+      try {
+        await this.ctx.backend.deleteMcpAuthCache();
+        fill(this.cacheOffer, h('p', {}, 'mcp-remote’s token cache is deleted.'));
+        this.ctx.announce('mcp-remote’s token cache is deleted.');
+      } catch (e) {
+        fill(this.cacheOffer, h('p', { class: 'error', role: 'alert' }, `Cannot delete it: ${errorText(e)}`));
+      }
+    });
+    fill(this.cacheOffer,
+      h('p', {}, `mcp-remote still keeps its tokens in plain text at ${path}. Entries that still run mcp-remote will sign in again if it goes.`),
+      button,
+    );
+    this.cacheOffer.hidden = false;
+  }
+
   async import(): Promise<void> {
     const picks = picksFromKeys(this.pickedKeys());
     if (!picks.length) return;
@@ -656,6 +686,7 @@ export class AddView {
       if (r.errors.length) setError(this.importError, r.errors.map((e) => `${e.name}: ${e.message}`).join(' '));
       this.importResult.textContent = said.join(' ');
       this.importResult.hidden = !said.length;
+      this.offerCacheDeletion(r.mcp_auth_cache ?? null);
       this.ctx.announce(said.join(' ') || 'Some entries could not be imported.');
     } catch (e) {
       setError(this.importError, `Cannot import: ${errorText(e)}`);

@@ -126,6 +126,9 @@ export class ServersView {
       ['Sign-in', AUTH_LABELS[s.auth] ?? s.auth],
       ['Issuer', s.issuer],
       ['Scopes', s.scopes],
+      // A server of the stateless revision, which the bridge translates for
+      // Claude's 2025-era handshake.
+      ['MCP', s.modern_protocol ? `${s.modern_protocol} (translated for Claude)` : null],
       ['Signed in', s.signed_in_at ? formatTime(s.signed_in_at) : null],
       ['Expires', s.state === 'signed-in' && s.expires_at ? `${formatTime(s.expires_at)} (refreshed by itself)` : null],
       // An error state already shows its message in the label.

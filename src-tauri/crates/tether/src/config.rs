@@ -120,10 +120,15 @@ pub fn parse_url(text: &str, allow_http: bool) -> Result<Url, ConfigError> {
     }
 }
 
-/// Whether the URL points at this computer: `localhost`, 127.0.0.0/8 or ::1.
+/// Whether the URL points at this computer: the IP literals 127.0.0.0/8 and
+/// `::1`, or the name `localhost` itself. Nothing else is taken on trust
+/// without resolving it: a name under `.localhost` (RFC 6761 §6.3 asks
+/// resolvers to keep it on this computer, but a hosts file, a DNS search
+/// domain or a resolver that ignores the RFC can send it anywhere) would
+/// carry plain http, and tokens, off the machine.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
@@ -273,6 +278,7 @@ mod tests {
         assert!(parse_url("http://127.9.9.9/mcp", false).is_ok());
         assert!(parse_url("http://localhost:8080/mcp", false).is_ok());
         assert!(parse_url("http://[::1]:8080/mcp", false).is_ok());
+        assert!(parse_url("http://LOCALHOST:8080/mcp", false).is_ok());
         assert_eq!(
             parse_url("http://10.0.0.5/mcp?key=abc", false),
             Err(ConfigError::PlainHttp("http://10.0.0.5/mcp?key=***".into()))
@@ -280,6 +286,34 @@ mod tests {
         assert!(parse_url("http://10.0.0.5/mcp", true).is_ok());
         assert!(matches!(parse_url("ftp://x/", true), Err(ConfigError::BadScheme(_, s)) if s == "ftp"));
         assert!(matches!(parse_url("not a url", true), Err(ConfigError::BadUrl(..))));
+    }
+
+    #[test]
+    fn a_name_under_localhost_is_not_taken_for_this_computer() {
+        for url in [
+            "http://evil.localhost/mcp",
+            "http://mcp.localhost:8080/mcp",
+            "http://localhost.example.com/mcp",
+            "http://127.0.0.1.nip.io/mcp",
+            "http://0.0.0.0/mcp",
+            "http://[::]:8080/mcp",
+            "http://10.0.0.1/mcp",
+        ] {
+            let u = Url::parse(url).unwrap();
+            assert!(!is_loopback(&u), "{url} counted as loopback");
+            assert!(
+                matches!(parse_url(url, false), Err(ConfigError::PlainHttp(_))),
+                "{url} allowed as plain http"
+            );
+        }
+        for url in [
+            "http://127.0.0.1/",
+            "http://127.255.0.9:1/",
+            "http://localhost/",
+            "http://[::1]/",
+        ] {
+            assert!(is_loopback(&Url::parse(url).unwrap()), "{url}");
+        }
     }
 
     #[test]

@@ -188,6 +188,25 @@ impl fmt::Display for Failure {
     }
 }
 
+/// What the window's Diagnose view gets: `tether doctor --json`'s report
+/// and the same report in Markdown, for "Copy report" (nothing secret in
+/// either).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Diagnosis {
+    pub report: crate::doctor::DoctorReport,
+    pub markdown: String,
+}
+
+impl From<crate::doctor::DoctorReport> for Diagnosis {
+    fn from(report: crate::doctor::DoctorReport) -> Self {
+        Self {
+            markdown: report.to_markdown(),
+            report,
+        }
+    }
+}
+
 /// What `add`, `remove`, `login` and `logout` print with `--json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -251,6 +270,14 @@ pub struct ImportReport {
     /// The servers imported.
     pub imported: Vec<String>,
     pub errors: Vec<NamedFailure>,
+    /// mcp-remote's token cache (`~/.mcp-auth`, plain-text tokens), when it
+    /// is still on disk after an import that imported something: the app
+    /// offers to delete it (`tether import --delete-mcp-auth`, or
+    /// `clients::mcp_auth::delete`, which needs no keychain). Absent when
+    /// there is none or it was deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub mcp_auth_cache: Option<String>,
 }
 
 /// A failure that belongs to one entry.
@@ -497,6 +524,7 @@ mod tests {
             crate::doctor::Finding,
             crate::doctor::Summary,
             crate::doctor::DoctorReport,
+            Diagnosis,
             crate::store::state::Health,
             crate::store::state::Status,
             crate::manage::ServerStatus,

@@ -243,6 +243,22 @@ pub fn parse_from_server(bytes: Bytes) -> Result<Message, Rejection> {
 
 fn parse_with(bytes: Bytes, strict: bool) -> Result<Message, Rejection> {
     let bytes = one_line(bytes);
+    // JSON between systems is UTF-8 (RFC 8259 §8.1), and so is every MCP
+    // message. serde_json checks the strings it reads but skips the members
+    // Tether does not read (`params`, `result`) without looking at their
+    // bytes. A client's line that is not UTF-8 is invalid JSON; a server's
+    // gets its invalid sequences replaced (U+FFFD), so that its answer still
+    // arrives and stdout stays UTF-8.
+    let bytes = match std::str::from_utf8(&bytes) {
+        Ok(_) => bytes,
+        Err(_) if strict => {
+            return Err(Rejection {
+                reply: error_reply(None, PARSE_ERROR, "Parse error: the line is not valid JSON", None),
+                reason: "not JSON (not UTF-8)".into(),
+            });
+        }
+        Err(_) => Bytes::from(String::from_utf8_lossy(&bytes).into_owned()),
+    };
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     if first == Some(b'[') {
         return parse_batch(bytes, strict);
@@ -626,6 +642,25 @@ mod tests {
         assert_eq!(
             reply(r#"[{"jsonrpc":"2.0","id":1,"method":"a"},1,{"jsonrpc":"2.0","id":2}]"#),
             r#"[{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: a batch element must be an object"}},{"jsonrpc":"2.0","id":2,"error":{"code":-32600,"message":"Invalid Request: a message needs \"method\", \"result\" or \"error\""}}]"#
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_inside_an_unread_member_is_a_parse_error() {
+        // Found by the `jsonrpc` fuzz target: serde_json skips `params`
+        // without checking its bytes, so this line used to be forwarded.
+        let line = b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"a\":\"h\xe4llo\"}}";
+        let r = parse(Bytes::from_static(line)).unwrap_err();
+        assert_eq!(
+            &r.reply[..],
+            br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: the line is not valid JSON"}}"#
+        );
+        // From the server, the answer still arrives, as UTF-8.
+        let m = parse_from_server(Bytes::from_static(b"{\"id\":1,\"result\":{\"t\":\"h\xe4llo\"}}")).unwrap();
+        assert_eq!(m.response_ids().next(), Some(&Id("1".into())));
+        assert_eq!(
+            std::str::from_utf8(&m.bytes).unwrap(),
+            "{\"id\":1,\"result\":{\"t\":\"h\u{fffd}llo\"}}"
         );
     }
 

@@ -49,6 +49,10 @@ pub struct ServerView {
     pub scopes: Option<String>,
     pub signed_in_at: Option<i64>,
     pub last_error: Option<String>,
+    /// The MCP revision the server was last found to speak when it is the
+    /// stateless one (2026-07-28) that bridges translate for a 2025-era
+    /// client; `None` for a server of the 2025 handshake era (or not met).
+    pub modern_protocol: Option<String>,
 }
 
 impl ServerView {
@@ -158,6 +162,7 @@ pub fn servers(paths: &Paths) -> Result<Vec<ServerView>, ServersError> {
                 scopes: facts.granted_scopes.clone(),
                 signed_in_at: facts.signed_in_at,
                 last_error,
+                modern_protocol: facts.modern_protocol.clone(),
                 name,
             }
         })
@@ -237,7 +242,10 @@ mod tests {
             open: false,
             waiting: Some("the authorization server refused to renew the sign-in".into()),
         };
-        assert_eq!(decide(AuthKind::Oauth, &f, None, &waiting, 1000), ServerState::NeedsSignIn);
+        assert_eq!(
+            decide(AuthKind::Oauth, &f, None, &waiting, 1000),
+            ServerState::NeedsSignIn
+        );
         let open = SignInFacts {
             open: true,
             waiting: None,
@@ -291,7 +299,10 @@ mod tests {
             decide(AuthKind::Oauth, &f, None, &none(), 1000),
             ServerState::SignedIn { expires_at: Some(2000) }
         );
-        assert_eq!(decide(AuthKind::Oauth, &f, None, &none(), 3000), ServerState::NeedsSignIn);
+        assert_eq!(
+            decide(AuthKind::Oauth, &f, None, &none(), 3000),
+            ServerState::NeedsSignIn
+        );
         f.has_refresh_token = true;
         assert_eq!(
             decide(AuthKind::Oauth, &f, None, &none(), 3000),
@@ -331,11 +342,23 @@ mod tests {
             }
         );
         assert_eq!(
-            decide(AuthKind::Oauth, &f, Some(&status(Health::SigningIn, None, 900)), &none(), 1000),
+            decide(
+                AuthKind::Oauth,
+                &f,
+                Some(&status(Health::SigningIn, None, 900)),
+                &none(),
+                1000
+            ),
             ServerState::SigningIn
         );
         assert_eq!(
-            decide(AuthKind::Oauth, &f, Some(&status(Health::SigningIn, None, 0)), &none(), 1000),
+            decide(
+                AuthKind::Oauth,
+                &f,
+                Some(&status(Health::SigningIn, None, 0)),
+                &none(),
+                1000
+            ),
             ServerState::SignedIn { expires_at: Some(5000) },
             "a sign-in that started long ago is over"
         );
@@ -353,6 +376,7 @@ mod tests {
             scopes: None,
             signed_in_at: None,
             last_error: None,
+            modern_protocol: None,
         };
         assert_eq!(overall(&[v(ServerState::Ready)]), Overall::Ok);
         assert_eq!(

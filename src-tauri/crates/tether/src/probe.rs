@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::auth::challenge::{self, Challenge};
 use crate::auth::discovery;
-use crate::auth::http::OAuthHttp;
+use crate::auth::http::{OAuthHttp, server_text};
 use crate::config::redact_url;
 use crate::net::{self, ClientOptions};
 
@@ -141,7 +141,7 @@ pub async fn probe(url: &Url) -> Result<Probe, ProbeError> {
             match discovery::discover(&http, url, challenge.as_ref(), None).await {
                 Ok(found) if !found.server.synthesized || found.protected_resource.is_some() => Ok(Probe {
                     kind: ServerKind::Oauth,
-                    summary: format!("Signs in with OAuth at {}", found.server.issuer),
+                    summary: format!("Signs in with OAuth at {}", server_text(&found.server.issuer)),
                     issuer: Some(found.server.issuer),
                     server_name: None,
                     legacy_sse: false,
@@ -194,11 +194,14 @@ async fn legacy(client: &reqwest::Client, url: &Url, shown: &str) -> Result<Prob
     }
 }
 
+/// The server's `serverInfo.name`, made safe to show (`server_text`): it
+/// reaches the terminal, the app and a suggested server name.
 fn server_name(body: &str) -> Option<String> {
     initialize_result(body)?
         .pointer("/serverInfo/name")?
         .as_str()
-        .map(str::to_owned)
+        .map(server_text)
+        .filter(|n| !n.is_empty())
 }
 
 /// The `result` of an answer to `initialize`: a JSON body, or the first
@@ -236,5 +239,12 @@ mod tests {
         );
         assert_eq!(server_name("<html>"), None);
         assert!(initialize_result(r#"{"jsonrpc":"2.0","id":1,"error":{}}"#).is_none());
+    }
+
+    #[test]
+    fn a_server_name_with_control_characters_is_shown_without_them() {
+        let body = r#"{"result":{"serverInfo":{"name":"linear\u001b]0;owned\u0007\r\nforged"}}}"#;
+        assert_eq!(server_name(body).as_deref(), Some("linear ]0;owned   forged"));
+        assert_eq!(server_name(r#"{"result":{"serverInfo":{"name":"\u001b"}}}"#), None);
     }
 }

@@ -145,7 +145,9 @@ pub fn prm_well_known(mcp_url: &Url) -> Vec<Url> {
     out
 }
 
-fn parse_prm(doc: &Value) -> Option<ProtectedResource> {
+/// Reads protected resource metadata (RFC 9728 §2); `None` without a
+/// `resource` string. [`check_resource`] says whether it is this server's.
+pub fn parse_prm(doc: &Value) -> Option<ProtectedResource> {
     Some(ProtectedResource {
         resource: doc.get("resource")?.as_str()?.to_owned(),
         authorization_servers: strings(doc.get("authorization_servers")).unwrap_or_default(),
@@ -248,17 +250,9 @@ async fn legacy_server(http: &OAuthHttp, mcp_url: &Url) -> Result<AuthServer, Au
     }
     debug!("no authorization server metadata; using the 2025-03-26 default endpoints");
     Ok(AuthServer {
-        issuer: origin.clone(),
-        authorization_endpoint: format!("{origin}/authorize"),
-        token_endpoint: format!("{origin}/token"),
         registration_endpoint: Some(format!("{origin}/register")),
-        revocation_endpoint: None,
-        device_authorization_endpoint: None,
-        scopes_supported: None,
-        token_endpoint_auth_methods_supported: None,
-        client_id_metadata_document_supported: false,
-        authorization_response_iss_parameter_supported: false,
         synthesized: true,
+        ..AuthServer::minimal(&origin, &format!("{origin}/authorize"), &format!("{origin}/token"))
     })
 }
 

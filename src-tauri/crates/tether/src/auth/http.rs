@@ -224,8 +224,18 @@ fn unreachable(url: &Url, e: &reqwest::Error) -> AuthError {
 /// way a server's words reach a message: a server's *body* never does,
 /// because a token endpoint's body holds tokens (RFC 6749 §5.1).
 pub fn server_text(s: &str) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() || is_bidi_control(c) { ' ' } else { c })
+        .collect();
     crate::text::clip(clean.trim(), 200)
+}
+
+/// The bidirectional formatting characters (Unicode UAX #9): not control
+/// characters to Rust, yet they can make a message read as something else
+/// (CVE-2021-42574, "Trojan Source").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Why a token, registration or device response could not be read, without
@@ -263,7 +273,9 @@ pub fn normalize(status: u16, content_type: Option<&HeaderValue>, body: Vec<u8>)
         status
     };
     if let Some(v) = obj.get_mut("expires_in") {
-        if let Some(n) = integer_seconds(v) {
+        // A negative lifetime means nothing (RFC 6749 §5.1: seconds until
+        // expiry); like an unreadable one it is dropped: expiry unknown.
+        if let Some(n) = integer_seconds(v).filter(|n| *n >= 0) {
             if v.as_i64() != Some(n) {
                 *v = Value::from(n);
                 changed = true;
@@ -358,6 +370,20 @@ mod tests {
     }
 
     #[test]
+    fn a_negative_lifetime_is_dropped_so_the_response_still_parses() {
+        // Found by the `token_response` fuzz target: -1 used to stay, and
+        // `oauth2` refused the whole response (expires_in is unsigned).
+        let (s, v) = norm(
+            200,
+            "application/json",
+            r#"{"access_token":"a","token_type":"bearer","expires_in":-1}"#,
+        );
+        assert_eq!(v, serde_json::json!({"access_token":"a","token_type":"bearer"}));
+        let (_, body, _) = normalize(s, None, serde_json::to_vec(&v).unwrap());
+        assert!(serde_json::from_slice::<oauth2::basic::BasicTokenResponse>(&body).is_ok());
+    }
+
+    #[test]
     fn error_responses_and_non_json_pass_unchanged() {
         let (s, v) = norm(400, "application/json", r#"{"error":"invalid_grant"}"#);
         assert_eq!((s, v), (400, serde_json::json!({"error":"invalid_grant"})));
@@ -371,6 +397,12 @@ mod tests {
         assert_eq!(integer_seconds(&serde_json::json!(10.4)), Some(10));
         assert_eq!(integer_seconds(&serde_json::json!(" 1700000000 ")), Some(1_700_000_000));
         assert_eq!(integer_seconds(&serde_json::json!("soon")), None);
+    }
+
+    #[test]
+    fn a_server_s_words_lose_bidirectional_overrides() {
+        assert_eq!(server_text("ok\u{202E}txt.exe"), "ok txt.exe");
+        assert_eq!(server_text("\u{2066}a\u{2069}"), "a");
     }
 
     #[test]
@@ -394,6 +426,8 @@ mod tests {
         assert!(check_endpoint(&Url::parse("https://as.example/token").unwrap(), "x").is_ok());
         assert!(check_endpoint(&Url::parse("http://127.0.0.1:9/token").unwrap(), "x").is_ok());
         assert!(check_endpoint(&Url::parse("http://as.example/token").unwrap(), "x").is_err());
+        // A name under .localhost is not resolved, so not trusted (RFC 6761 §6.3 is a request to resolvers).
+        assert!(check_endpoint(&Url::parse("http://as.localhost/token").unwrap(), "x").is_err());
         assert!(check_endpoint(&Url::parse("javascript:alert(1)").unwrap(), "x").is_err());
         assert!(check_endpoint(&Url::parse("file:///etc/passwd").unwrap(), "x").is_err());
     }

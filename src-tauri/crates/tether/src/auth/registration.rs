@@ -447,17 +447,13 @@ mod tests {
 
     fn server(methods: Option<Vec<&str>>) -> AuthServer {
         AuthServer {
-            issuer: "https://as.example".into(),
-            authorization_endpoint: "https://as.example/authorize".into(),
-            token_endpoint: "https://as.example/token".into(),
             registration_endpoint: Some("https://as.example/register".into()),
-            revocation_endpoint: None,
-            device_authorization_endpoint: None,
-            scopes_supported: None,
             token_endpoint_auth_methods_supported: methods.map(|m| m.into_iter().map(str::to_owned).collect()),
-            client_id_metadata_document_supported: false,
-            authorization_response_iss_parameter_supported: false,
-            synthesized: false,
+            ..AuthServer::minimal(
+                "https://as.example",
+                "https://as.example/authorize",
+                "https://as.example/token",
+            )
         }
     }
 
@@ -560,11 +556,7 @@ mod tests {
             metadata_url: Some("https://tether.dev/client.json".into()),
             extra_metadata: None,
         };
-        let reg = Registrar {
-            http: &http,
-            state: &state,
-            secrets: &secrets,
-        };
+        let reg = registrar(&http, &state, &secrets);
         let c = reg
             .client_for(&s, "https://r.example/mcp", "r", &[], &prefs)
             .await
@@ -603,6 +595,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(root);
     }
 
+    /// A registrar over `http`, `state` and `secrets`.
+    fn registrar<'a>(http: &'a OAuthHttp, state: &'a StateDir, secrets: &'a Secrets) -> Registrar<'a> {
+        Registrar { http, state, secrets }
+    }
+
     fn registrar_in(root: &std::path::Path) -> (StateDir, Secrets) {
         (
             StateDir::new(root),
@@ -635,11 +632,7 @@ mod tests {
         let root = tempdir("per-resource");
         let (state, secrets) = registrar_in(&root);
         let http = OAuthHttp::new().unwrap();
-        let reg = Registrar {
-            http: &http,
-            state: &state,
-            secrets: &secrets,
-        };
+        let reg = registrar(&http, &state, &secrets);
         let s = fake_as(&fake.base);
         let prefs = ClientPrefs::default();
         reg.client_for(&s, "https://a.example/mcp", REDIRECT, &[], &prefs)
@@ -671,11 +664,7 @@ mod tests {
         let root = tempdir("moved-endpoint");
         let (state, secrets) = registrar_in(&root);
         let http = OAuthHttp::new().unwrap();
-        let reg = Registrar {
-            http: &http,
-            state: &state,
-            secrets: &secrets,
-        };
+        let reg = registrar(&http, &state, &secrets);
         let mut s = fake_as(&fake.base);
         let prefs = ClientPrefs::default();
         reg.client_for(&s, "https://a.example/mcp", REDIRECT, &[], &prefs)
@@ -711,11 +700,7 @@ mod tests {
         let root = tempdir("localhost");
         let (state, secrets) = registrar_in(&root);
         let http = OAuthHttp::new().unwrap();
-        let reg = Registrar {
-            http: &http,
-            state: &state,
-            secrets: &secrets,
-        };
+        let reg = registrar(&http, &state, &secrets);
         let s = fake_as(&fake.base);
         let c = reg
             .client_for(&s, "https://a.example/mcp", REDIRECT, &[], &ClientPrefs::default())

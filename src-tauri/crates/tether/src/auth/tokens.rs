@@ -84,7 +84,11 @@ impl TokenSet {
                 .refresh_token()
                 .map(|r| r.secret().clone())
                 .or_else(|| previous_refresh.map(str::to_owned)),
-            expires_at: resp.expires_in().map(|d| obtained_at + d.as_secs() as i64),
+            // Saturating: a lifetime past i64 seconds means "never expires",
+            // not an overflow (found by the `token_response` fuzz target).
+            expires_at: resp
+                .expires_in()
+                .map(|d| obtained_at.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
             scope: resp
                 .scopes()
                 .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
@@ -104,7 +108,7 @@ impl TokenSet {
 
     /// Seconds until expiry (negative once expired); `None` when unknown.
     pub fn remaining(&self) -> Option<i64> {
-        self.expires_at.map(|t| t - now())
+        self.expires_at.map(|t| t.saturating_sub(now()))
     }
 
     /// Whether the access token expires within `secs` seconds.
@@ -384,19 +388,7 @@ mod tests {
     }
 
     fn fake_server(token_endpoint: String) -> AuthServer {
-        AuthServer {
-            issuer: "http://127.0.0.1".into(),
-            authorization_endpoint: "http://127.0.0.1/authorize".into(),
-            token_endpoint,
-            registration_endpoint: None,
-            revocation_endpoint: None,
-            device_authorization_endpoint: None,
-            scopes_supported: None,
-            token_endpoint_auth_methods_supported: None,
-            client_id_metadata_document_supported: false,
-            authorization_response_iss_parameter_supported: false,
-            synthesized: false,
-        }
+        AuthServer::minimal("http://127.0.0.1", "http://127.0.0.1/authorize", &token_endpoint)
     }
 
     /// What a failed refresh says, refused or failed.
@@ -419,10 +411,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreadable_token_response_is_reported_by_field_and_never_quoted() {
-        // `expires_in: -1` and a numeric `scope` make the response
+        // A refresh token in a list and a numeric `scope` make the response
         // unreadable; the message must not carry the tokens beside them.
         for body in [
-            r#"{"access_token":"AT-SECRET-1234567890","token_type":"Bearer","expires_in":-1,"refresh_token":"RT-SECRET-0987654321"}"#,
+            r#"{"access_token":"AT-SECRET-1234567890","token_type":"Bearer","expires_in":60,"refresh_token":["RT-SECRET-0987654321"]}"#,
             r#"{"access_token":"AT-SECRET-1234567890","token_type":"Bearer","scope":42,"refresh_token":"RT-SECRET-0987654321"}"#,
         ] {
             let (endpoint, _fake) = fake_token_endpoint(200, body).await;
@@ -543,6 +535,35 @@ mod tests {
         assert_eq!(t.refresh_token.as_deref(), Some("new"));
         assert_eq!(t.scope.as_deref(), Some("x y"));
         assert_eq!(t.remaining(), None);
+    }
+
+    #[test]
+    fn a_lifetime_too_long_for_the_clock_means_never_expiring_rather_than_an_overflow() {
+        // Found by the `token_response` fuzz target: expires_in of u64::MAX
+        // (or i64::MAX, which the normaliser saturates a larger one to)
+        // overflowed `obtained_at + expires_in`.
+        for lifetime in [u64::MAX.to_string(), i64::MAX.to_string()] {
+            let t = TokenSet::from_response(
+                &response(&format!(
+                    r#"{{"access_token":"a","token_type":"bearer","expires_in":{lifetime}}}"#
+                )),
+                None,
+                &fake_server("https://as/token".into()),
+                "c",
+                "r",
+            );
+            assert_eq!(t.expires_at, Some(i64::MAX));
+            assert!(!t.expires_within(300));
+        }
+        let mut t = TokenSet::from_response(
+            &response(r#"{"access_token":"a","token_type":"bearer"}"#),
+            None,
+            &fake_server("https://as/token".into()),
+            "c",
+            "r",
+        );
+        t.expires_at = Some(i64::MIN);
+        assert!(t.expires_within(0));
     }
 
     #[test]

@@ -80,6 +80,11 @@ pub(super) struct ImportArgs {
     /// Repeatable; without it, every entry found is imported.
     #[arg(long, value_name = "CLIENT:NAME")]
     pick: Vec<String>,
+    /// Afterwards, delete mcp-remote's token cache (~/.mcp-auth), whose
+    /// tokens are in plain text, after checking it holds only mcp-remote's
+    /// files. Entries that still run mcp-remote will sign in again.
+    #[arg(long, conflicts_with = "dry_run")]
+    delete_mcp_auth: bool,
     #[command(flatten)]
     target: ClientsArgs,
 }
@@ -344,10 +349,13 @@ pub(super) fn import(args: ImportArgs) -> Result<ExitCode> {
             });
         }
     }
+    if !args.json && chosen.is_empty() && args.pick.is_empty() {
+        say("No `npx mcp-remote` entries found.");
+    }
+    clients::expire_backups(&platform, clients::BACKUP_MAX_AGE);
+    mcp_auth_cache(&platform, args.delete_mcp_auth, &mut report);
     if args.json {
         print_json(&report)?;
-    } else if chosen.is_empty() && args.pick.is_empty() {
-        say("No `npx mcp-remote` entries found.");
     }
     args.target.after(claude)?;
     // With --json the errors are in the answer, for the app to show.
@@ -356,6 +364,64 @@ pub(super) fn import(args: ImportArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// After an import: deletes mcp-remote's token cache when asked (unless an
+/// import failed: that entry still uses it), else points at it when
+/// something was imported (and puts it in the report, for the app's offer).
+fn mcp_auth_cache(platform: &Platform, delete: bool, report: &mut ImportReport) {
+    let Some(dir) = clients::mcp_auth::find(&platform.home) else {
+        if delete {
+            say(format!(
+                "mcp-remote's token cache ({}) is not there; nothing to delete.",
+                platform.home.join(clients::mcp_auth::DIR_NAME).display()
+            ));
+        }
+        return;
+    };
+    let left = clients::scan(platform).candidates.len();
+    if delete && report.errors.is_empty() {
+        match clients::mcp_auth::delete(&platform.home) {
+            Ok(_) => {
+                say(format!(
+                    "Deleted mcp-remote's token cache {} (its tokens were in plain text).",
+                    dir.display()
+                ));
+                if left > 0 {
+                    warn(format!(
+                        "{left} `npx mcp-remote` {} left in your clients will sign in again",
+                        if left == 1 { "entry" } else { "entries" }
+                    ));
+                }
+                return;
+            }
+            Err(e) => {
+                error(&e);
+                report.errors.push(NamedFailure {
+                    name: clients::mcp_auth::DIR_NAME.into(),
+                    message: tether::text::error_chain(&e),
+                });
+            }
+        }
+    } else if delete {
+        warn(format!(
+            "mcp-remote's token cache {} was not deleted: an entry that failed to import still uses it",
+            dir.display()
+        ));
+    } else if report.imported.is_empty() {
+        return;
+    } else {
+        let when = match left {
+            0 => "now".to_owned(),
+            1 => "once the `npx mcp-remote` entry left is imported or removed".to_owned(),
+            n => format!("once the {n} `npx mcp-remote` entries left are imported or removed"),
+        };
+        say(format!(
+            "mcp-remote's token cache is still at {}, with its tokens in plain text; Tether does not use it. Delete it {when}: `tether import --delete-mcp-auth`.",
+            dir.display()
+        ));
+    }
+    report.mcp_auth_cache = Some(dir.display().to_string());
 }
 
 /// `import --dry-run`: what would be imported.

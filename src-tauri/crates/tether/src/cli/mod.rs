@@ -100,7 +100,7 @@ impl Command {
             Self::Remove(a) | Self::Logout(a) => a.json,
             Self::Login(a) => a.json,
             Self::Status(a) => a.json,
-            Self::Doctor(a) => a.json,
+            Self::Doctor(a) => a.is_json(),
             Self::Install(a) => a.json,
             Self::Uninstall(a) => a.json,
             Self::Import(a) => a.json,

@@ -17,13 +17,15 @@
 //! Windsurf, VS Code, which also prompts for `${input:…}`) or nothing
 //! (Zed, Cline); Claude Desktop's file takes stdio servers only. A token
 //! written there would be a secret in a file, and dead within the hour:
-//! those clients keep the stdio entry. Also the import of existing `npx mcp-remote`
-//! entries ([`import`]) and restarting Claude Desktop after a change
+//! those clients keep the stdio entry. Also the import of existing `npx
+//! mcp-remote` entries ([`import`]), deleting mcp-remote's token cache on
+//! request ([`mcp_auth`]) and restarting Claude Desktop after a change
 //! ([`restart`]). The CLI (`tether install|uninstall|import`) and the tray
 //! app are thin layers over these functions.
 
 pub mod import;
 pub mod jsonc;
+pub mod mcp_auth;
 pub mod paths;
 pub mod program;
 pub mod restart;
@@ -35,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use import::{Candidate, McpRemoteOptions, Scan, convert, find_mcp_remote, scan};
-pub use jsonc::{BACKUP_SUFFIX, Dialect};
+pub use jsonc::{BACKUP_MAX_AGE, BACKUP_SUFFIX, Dialect};
 pub use paths::{Os, Platform};
 pub use restart::restart_claude_desktop;
 
@@ -222,6 +224,7 @@ pub fn install(id: McpClient, p: &Platform, name: &str, sidecar: &Path) -> Resul
         let servers = servers_object(root, id, &path)?;
         Ok(((), put_entry(&servers, id, name, name, &command, &[], &path)?))
     })?;
+    expire_backups(p, BACKUP_MAX_AGE);
     Ok(path)
 }
 
@@ -229,7 +232,13 @@ pub fn install(id: McpClient, p: &Platform, name: &str, sidecar: &Path) -> Resul
 /// `url`, with `sidecar`'s `tether token <name> --header=json` as the
 /// command that gives the client its headers. Only for a client with such a
 /// hook ([`McpClient::headers_hook`]). Returns the file.
-pub fn install_http(id: McpClient, p: &Platform, name: &str, url: &str, sidecar: &Path) -> Result<PathBuf, ClientsError> {
+pub fn install_http(
+    id: McpClient,
+    p: &Platform,
+    name: &str,
+    url: &str,
+    sidecar: &Path,
+) -> Result<PathBuf, ClientsError> {
     crate::servers::check_name(name).map_err(|_| ClientsError::BadName(name.to_owned()))?;
     if !id.headers_hook() {
         return Err(ClientsError::NoHeadersHook(id));
@@ -315,7 +324,11 @@ pub enum EntryKind {
 
 /// The entries in `id`'s config that run `sidecar`, by name, with their
 /// kind (empty when it has none or cannot be read).
-pub fn entry_kinds_running(id: McpClient, p: &Platform, sidecar: &Path) -> std::collections::BTreeMap<String, EntryKind> {
+pub fn entry_kinds_running(
+    id: McpClient,
+    p: &Platform,
+    sidecar: &Path,
+) -> std::collections::BTreeMap<String, EntryKind> {
     let Some(path) = config_path(id, p) else {
         return Default::default();
     };
@@ -343,6 +356,40 @@ pub fn entry_kinds_running(id: McpClient, p: &Platform, sidecar: &Path) -> std::
         .unwrap_or_default()
 }
 
+/// Deletes the backups (`<config>.tether-backup`) of every client's config
+/// that are older than `max_age`, and returns them: a backup is a way back
+/// from Tether's last change, not an archive of keys the user has since
+/// removed (see [`jsonc`]'s backup rules). Called by every command that
+/// edits a client's config; failures are ignored (a backup left behind is
+/// deleted next time).
+pub fn expire_backups(p: &Platform, max_age: std::time::Duration) -> Vec<PathBuf> {
+    let now = std::time::SystemTime::now();
+    let mut deleted = Vec::new();
+    for &id in McpClient::ALL {
+        let Some(path) = config_path(id, p) else {
+            continue;
+        };
+        // The backup sits beside the file written: a symlink's target.
+        let target = std::fs::canonicalize(&path).unwrap_or(path);
+        let Some(name) = target.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let backup = target.with_file_name(format!("{name}{BACKUP_SUFFIX}"));
+        let old = std::fs::symlink_metadata(&backup).is_ok_and(|m| {
+            m.is_file()
+                && m.modified()
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|age| age > max_age)
+        });
+        if old && !deleted.contains(&backup) && std::fs::remove_file(&backup).is_ok() {
+            tracing::debug!(backup = %backup.display(), "deleted a backup older than {} days", max_age.as_secs() / 86_400);
+            deleted.push(backup);
+        }
+    }
+    deleted
+}
+
 /// Removes Tether's entry `name` from `id`'s config. `Ok(false)` when there
 /// is none; an entry of that name that does not run Tether is left alone
 /// (an error).
@@ -352,6 +399,9 @@ pub fn uninstall(id: McpClient, p: &Platform, name: &str) -> Result<bool, Client
         return Ok(false);
     }
     let (removed, _) = jsonc::edit(&path, id.dialect(), &[], |root| {
+        if let Some(top) = root.object_value() {
+            named_once(&top, &[id.servers_key()], "the file", &path)?;
+        }
         let Some(servers) = root
             .object_value()
             .and_then(|o| o.get(id.servers_key()))
@@ -359,6 +409,7 @@ pub fn uninstall(id: McpClient, p: &Platform, name: &str) -> Result<bool, Client
         else {
             return Ok((false, false));
         };
+        named_once(&servers, &[name], &format!("{:?}", id.servers_key()), &path)?;
         let Some(prop) = servers.get(name) else {
             return Ok((false, false));
         };
@@ -377,6 +428,7 @@ pub fn uninstall(id: McpClient, p: &Platform, name: &str) -> Result<bool, Client
         prop.remove();
         Ok((true, true))
     })?;
+    expire_backups(p, BACKUP_MAX_AGE);
     Ok(removed)
 }
 
@@ -470,6 +522,7 @@ fn command_text(sidecar: &Path) -> Result<String, ClientsError> {
 fn servers_object(root: &CstRootNode, id: McpClient, path: &Path) -> Result<CstObject, ClientsError> {
     let top = root.object_value_or_set();
     let key = id.servers_key();
+    named_once(&top, &[key], "the file", path)?;
     match top.get(key) {
         None => Ok(top.append(key, CstInputValue::Object(Vec::new())).object_value_or_set()),
         Some(prop) => match prop.value() {
@@ -510,11 +563,45 @@ pub fn entry_json(server: &str, program: &Path) -> String {
     serde_json::to_string_pretty(&entry).unwrap_or_default()
 }
 
+/// Refuses an object that names one of `names` twice. Every client reads
+/// the last of two equal names (`JSON.parse`, VS Code's and Zed's parsers)
+/// while the tree's `get` finds the first, so an edit there would not be
+/// what the client sees: an entry "installed" that never appears, a secret
+/// "removed" that stays (found by the `jsonc_edit` fuzz target).
+fn named_once(obj: &CstObject, names: &[&str], what: &str, path: &Path) -> Result<(), ClientsError> {
+    for name in names {
+        let count = obj
+            .properties()
+            .iter()
+            .filter(|p| p.name().and_then(|n| n.decoded_value().ok()).as_deref() == Some(*name))
+            .count();
+        if count > 1 {
+            return Err(ClientsError::Shape {
+                path: path.to_owned(),
+                what: what.to_owned(),
+                expected: format!(
+                    "an object that names {name:?} only once (it names it {count} times; programs differ on which counts)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The keys of a remote entry that a stdio entry must not keep.
 const REMOTE_KEYS: &[&str] = &["url", "serverUrl", "headers", "headersHelper", "oauth", "transportType"];
 /// The keys of a stdio entry that an HTTP entry must not keep (and the
 /// static headers and OAuth settings it must not have beside the helper).
-const STDIO_KEYS: &[&str] = &["command", "args", "env", "cwd", "headers", "oauth", "serverUrl", "transportType"];
+const STDIO_KEYS: &[&str] = &[
+    "command",
+    "args",
+    "env",
+    "cwd",
+    "headers",
+    "oauth",
+    "serverUrl",
+    "transportType",
+];
 
 /// Writes `fields` into the entry `key` (created when missing), keeping its
 /// other keys (`disabled`, `autoApprove`, …) but removing `drop`. Returns
@@ -567,6 +654,7 @@ fn put_entry(
 ) -> Result<bool, ClientsError> {
     let key = server;
     let fields = entry_fields(id, server, command);
+    named_once(servers, &[old_key, key], &format!("{:?}", id.servers_key()), path)?;
     let existing = servers.get(old_key);
     if old_key != key && servers.get(key).is_some() {
         return Err(ClientsError::Shape {
@@ -592,6 +680,12 @@ fn put_entry(
         prop.set_value(entry);
         return Ok(true);
     };
+    let touched: Vec<&str> = ["type", "command", "args", "env"]
+        .iter()
+        .chain(REMOTE_KEYS)
+        .copied()
+        .collect();
+    named_once(&entry, &touched, &format!("the entry {old_key:?}"), path)?;
     for (k, v) in &fields {
         match entry.get(k) {
             Some(p) if p.value().and_then(|n| n.to_serde_value()).as_ref() == Some(v) => {}
@@ -623,6 +717,8 @@ fn put_entry(
         && let Some(env_prop) = entry.get("env")
         && let Some(env) = env_prop.object_value()
     {
+        let vars: Vec<&str> = drop_env.iter().map(String::as_str).collect();
+        named_once(&env, &vars, &format!("the \"env\" of {old_key:?}"), path)?;
         for var in drop_env {
             if let Some(p) = env.get(var) {
                 p.remove();

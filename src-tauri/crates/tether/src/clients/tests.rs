@@ -191,6 +191,45 @@ fn a_null_mcp_servers_is_replaced_but_a_string_is_refused() {
 }
 
 #[test]
+fn a_name_given_twice_where_tether_edits_is_refused_because_clients_read_the_last() {
+    // Found by the `jsonc_edit` fuzz target: Tether edited the first of two
+    // "context_servers", Zed reads the second, so the install did nothing.
+    let home = Home::new("twice");
+    let cases = [
+        (
+            McpClient::Zed,
+            "{\"context_servers\": {}, \"context_servers\": {\"x\": {}}}\n",
+        ),
+        (
+            McpClient::ClaudeDesktop,
+            "{\"mcpServers\": {\"a\": {\"command\": \"npx\"}, \"a\": {}}}",
+        ),
+        (
+            McpClient::ClaudeDesktop,
+            "{\"mcpServers\": {\"a\": {\"command\": \"/x\", \"args\": [\"run\", \"a\"], \"command\": \"npx\"}}}",
+        ),
+    ];
+    for (id, text) in cases {
+        home.put(id, text);
+        let e = install(id, &home.platform, "a", Path::new(SIDECAR)).unwrap_err();
+        assert!(matches!(e, ClientsError::Shape { .. }), "{e}");
+        assert!(e.to_string().contains("only once"), "{e}");
+        assert_eq!(fs::read_to_string(home.path(id)).unwrap(), text);
+    }
+    let text = "{\"mcpServers\": {\"a\": {\"command\": \"/x\", \"args\": [\"run\", \"a\"]}, \"a\": {}}}";
+    home.put(McpClient::ClaudeDesktop, text);
+    assert!(uninstall(McpClient::ClaudeDesktop, &home.platform, "a").is_err());
+    assert_eq!(fs::read_to_string(home.path(McpClient::ClaudeDesktop)).unwrap(), text);
+    // Names repeated elsewhere in the file are none of Tether's business.
+    home.put(
+        McpClient::Zed,
+        "{\"theme\": 1, \"theme\": 2, \"context_servers\": {\"b\": {}, \"b\": {}}}",
+    );
+    install(McpClient::Zed, &home.platform, "a", Path::new(SIDECAR)).unwrap();
+    assert!(home.read(McpClient::Zed)["context_servers"]["a"].is_object());
+}
+
+#[test]
 fn a_malformed_file_is_never_overwritten() {
     let home = Home::new("malformed");
     let bad = fixture("claude_desktop_malformed.json");
@@ -538,9 +577,18 @@ fn claude_code_gets_an_http_entry_whose_headers_helper_is_tether_token() {
     // Everything else in the 100 kB state file stays.
     assert_eq!(doc["numStartups"], 42);
     assert_eq!(doc["mcpServers"]["sentry"]["url"], "https://mcp.sentry.dev/mcp");
-    assert!(doc["projects"]["/home/ann/src/app"]["hasTrustDialogAccepted"].as_bool().unwrap());
+    assert!(
+        doc["projects"]["/home/ann/src/app"]["hasTrustDialogAccepted"]
+            .as_bool()
+            .unwrap()
+    );
     // It is Tether's own entry: found, listed as HTTP, and removable.
-    assert!(has_entry(McpClient::ClaudeCode, &home.platform, "linear", Path::new(SIDECAR)));
+    assert!(has_entry(
+        McpClient::ClaudeCode,
+        &home.platform,
+        "linear",
+        Path::new(SIDECAR)
+    ));
     let kinds = entry_kinds_running(McpClient::ClaudeCode, &home.platform, Path::new(SIDECAR));
     assert_eq!(kinds.get("linear"), Some(&EntryKind::Http));
     assert!(uninstall(McpClient::ClaudeCode, &home.platform, "linear").unwrap());
@@ -576,9 +624,19 @@ fn switching_an_entry_between_stdio_and_http_leaves_none_of_the_other_kind_s_key
 fn clients_without_a_headers_hook_are_refused_an_http_entry_and_their_file_is_untouched() {
     let home = Home::new("http-refused");
     for id in McpClient::ALL.iter().copied().filter(|c| !c.headers_hook()) {
-        let e = install_http(id, &home.platform, "linear", "https://x.example/mcp", Path::new(SIDECAR)).unwrap_err();
+        let e = install_http(
+            id,
+            &home.platform,
+            "linear",
+            "https://x.example/mcp",
+            Path::new(SIDECAR),
+        )
+        .unwrap_err();
         assert!(matches!(e, ClientsError::NoHeadersHook(c) if c == id), "{e}");
-        assert!(e.to_string().contains("cannot run a program for a server's headers"), "{e}");
+        assert!(
+            e.to_string().contains("cannot run a program for a server's headers"),
+            "{e}"
+        );
         assert!(!home.path(id).exists(), "{id}: nothing written");
     }
     assert_eq!(
@@ -590,13 +648,21 @@ fn clients_without_a_headers_hook_are_refused_an_http_entry_and_their_file_is_un
 #[test]
 fn a_headers_helper_quotes_a_program_path_for_the_shell_and_reads_back() {
     for (os, program, want) in [
-        (Os::Linux, "/opt/Tether/tether", "/opt/Tether/tether token s --header=json"),
+        (
+            Os::Linux,
+            "/opt/Tether/tether",
+            "/opt/Tether/tether token s --header=json",
+        ),
         (
             Os::MacOs,
             "/Applications/My Apps/Tether.app/Contents/MacOS/tether",
             "'/Applications/My Apps/Tether.app/Contents/MacOS/tether' token s --header=json",
         ),
-        (Os::Linux, "/home/o'neil/tether", "'/home/o'\\''neil/tether' token s --header=json"),
+        (
+            Os::Linux,
+            "/home/o'neil/tether",
+            "'/home/o'\\''neil/tether' token s --header=json",
+        ),
         (
             Os::Windows,
             r"C:\Users\Ann\AppData\Local\Tether\tether.exe",
@@ -607,7 +673,11 @@ fn a_headers_helper_quotes_a_program_path_for_the_shell_and_reads_back() {
             r"C:\Program Files\Tether\tether.exe",
             r#""C:\Program Files\Tether\tether.exe" token s --header=json"#,
         ),
-        (Os::Linux, r"/tmp/back\slash/tether", r"'/tmp/back\slash/tether' token s --header=json"),
+        (
+            Os::Linux,
+            r"/tmp/back\slash/tether",
+            r"'/tmp/back\slash/tether' token s --header=json",
+        ),
     ] {
         let helper = headers_helper(os, program, "s");
         assert_eq!(helper, want, "{os:?} {program}");
@@ -619,4 +689,39 @@ fn a_headers_helper_quotes_a_program_path_for_the_shell_and_reads_back() {
     }
     assert_eq!(parse_headers_helper("/usr/bin/get-token.sh"), None, "not Tether's");
     assert_eq!(parse_headers_helper("/opt/tether run s"), None);
+}
+
+#[test]
+fn backups_older_than_thirty_days_go_when_tether_next_edits_a_config() {
+    let h = Home::new("expire");
+    let day = std::time::Duration::from_secs(86_400);
+    let age = |path: &Path, days: u64| {
+        let when = std::time::SystemTime::now() - day * days as u32;
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    };
+    // Cursor's config was edited 40 days ago, VS Code's 10 days ago.
+    let cursor = h.put(McpClient::Cursor, "{}");
+    let old = PathBuf::from(format!("{}{BACKUP_SUFFIX}", cursor.display()));
+    fs::write(&old, r#"{"mcpServers": {"x": {"env": {"KEY": "rotated-long-ago"}}}}"#).unwrap();
+    age(&old, 40);
+    let vscode = h.put(McpClient::VsCode, "{}");
+    let recent = PathBuf::from(format!("{}{BACKUP_SUFFIX}", vscode.display()));
+    fs::write(&recent, "{}").unwrap();
+    age(&recent, 10);
+
+    install(McpClient::ClaudeDesktop, &h.platform, "linear", Path::new(SIDECAR)).unwrap();
+    assert!(!old.exists(), "a 40-day-old backup is deleted");
+    assert!(recent.exists(), "a 10-day-old one is kept");
+    assert!(cursor.exists() && vscode.exists(), "the configs themselves stay");
+
+    age(&recent, 31);
+    assert_eq!(expire_backups(&h.platform, BACKUP_MAX_AGE), vec![recent.clone()]);
+    let claude_backup = PathBuf::from(format!("{}{BACKUP_SUFFIX}", h.path(McpClient::ClaudeDesktop).display()));
+    uninstall(McpClient::ClaudeDesktop, &h.platform, "linear").unwrap();
+    assert!(claude_backup.exists(), "the backup just written stays");
 }

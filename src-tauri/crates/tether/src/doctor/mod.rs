@@ -2,24 +2,31 @@
 //!
 //! Owns a diagnosis a server's owner or a user can read in a minute: a list
 //! of findings in a fixed order, each ok, a warning or an error, with what
-//! was seen, which clients it breaks (Claude Desktop and claude.ai
-//! connectors, Claude Code, mcp-remote, Tether itself) and the concrete fix.
-//! The order follows a client's own path: reach the server (DNS, TCP, TLS,
-//! time), ask it `initialize` without credentials (MCP 2025-11-25
-//! §"Lifecycle"), read its 401 challenge (RFC 6750 §3, RFC 9728 §5.1), find
-//! its protected resource metadata (RFC 9728 §3) and its authorization
-//! server's metadata (RFC 8414 §3, OIDC Discovery §4, in MCP's order), check
-//! what browser-based clients need (CORS on the well-known endpoints), look
-//! for a firewall that treats user agents differently, and, only when asked
-//! (they create state on the server), register a throwaway client, try
-//! loopback redirects on other ports (RFC 8252 §7.3) and a bogus refresh
-//! token. Tether's own tolerance is separate: a quirk Tether copes with is
-//! still reported, because other clients do not.
+//! was seen, which clients it breaks (Claude's connectors, Claude Desktop
+//! through Tether, Claude Code, mcp-remote, Cursor, VS Code) and the
+//! concrete fix. The order follows a client's own path: reach the server
+//! (DNS, TCP, TLS, time), ask it `initialize` without credentials (MCP
+//! 2025-11-25 §"Lifecycle"), read its 401 challenge (RFC 6750 §3, RFC 9728
+//! §5.1), find its protected resource metadata (RFC 9728 §3) and its
+//! authorization server's metadata (RFC 8414 §3, OIDC Discovery §4, in MCP's
+//! order), check what browser-based clients need (CORS on the well-known
+//! endpoints), look for a firewall that treats user agents differently, and,
+//! only when asked (they create state on the server), register a throwaway
+//! client, try loopback redirects (RFC 8252 §7.3), send a bogus refresh
+//! token, and sign in for real in the browser, refresh and revoke. Tether's
+//! own tolerance is separate: a quirk Tether copes with is still reported,
+//! because other clients do not.
 //!
-//! Nothing secret is printed: no tokens are involved unless the caller gives
-//! one for the transport checks, and it is never shown.
+//! The checks are data (`catalogue`: stable ids, titles, the clients each can
+//! break, fixes); `checks` runs them, one file per stage; the report prints
+//! as text, JSON (`DoctorReport`) or Markdown (`markdown`).
+//!
+//! Nothing secret is printed: no token, no client secret. The sign-in probe's
+//! tokens are shown by kind and length only and are never stored.
 
+pub mod catalogue;
 mod checks;
+pub mod markdown;
 
 use std::time::Duration;
 
@@ -51,7 +58,11 @@ pub enum Affected {
     ClaudeConnectors,
     ClaudeCode,
     McpRemote,
+    /// Claude Desktop through Tether.
     Tether,
+    Cursor,
+    #[serde(rename = "vscode")]
+    VsCode,
 }
 
 impl Affected {
@@ -62,6 +73,17 @@ impl Affected {
             Self::ClaudeCode => "Claude Code",
             Self::McpRemote => "mcp-remote",
             Self::Tether => "Tether",
+            Self::Cursor => "Cursor",
+            Self::VsCode => "VS Code",
+        }
+    }
+
+    /// The name in the report's table of clients.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ClaudeConnectors => "Claude's connectors (Claude Desktop, claude.ai)",
+            Self::Tether => "Claude Desktop through Tether",
+            other => other.name(),
         }
     }
 }
@@ -188,6 +210,20 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The report in Markdown, to paste into a vendor's issue tracker.
+    pub fn to_markdown(&self) -> String {
+        markdown::render(&DoctorReport::from(self.clone()))
+    }
+}
+
+impl DoctorReport {
+    /// The report in Markdown (the app's "Copy report").
+    pub fn to_markdown(&self) -> String {
+        markdown::render(self)
+    }
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -203,6 +239,15 @@ pub struct Options {
     pub probe_redirect: bool,
     /// Send a bogus refresh token to the token endpoint.
     pub probe_refresh: bool,
+    /// Sign in for real in the browser (`$BROWSER` honoured), refresh, and
+    /// revoke; nothing obtained is stored.
+    pub probe_sign_in: bool,
+    /// How long the browser's sign-in may take.
+    pub auth_timeout: Duration,
+    /// Called with the authorization URL when the sign-in probe opens the
+    /// browser, and why the browser could not be opened, if so (the CLI
+    /// prints the URL on stderr).
+    pub on_sign_in: Option<fn(&Url, Option<&str>)>,
     /// A token for the transport checks of a server that needs sign-in
     /// (never printed).
     pub token: Option<crate::auth::AccessToken>,
@@ -218,6 +263,9 @@ impl Options {
             probe_registration: false,
             probe_redirect: false,
             probe_refresh: false,
+            probe_sign_in: false,
+            auth_timeout: Duration::from_secs(300),
+            on_sign_in: None,
             token: None,
             timeout: Duration::from_secs(15),
         }

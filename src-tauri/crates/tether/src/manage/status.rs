@@ -217,7 +217,10 @@ mod tests {
         let mut r = row(AuthKind::Oauth, true);
         r.state = crate::overview::ServerState::NeedsSignIn;
         let text = r.to_string();
-        assert!(text.contains("needs you to sign in again: `tether login linear`"), "{text}");
+        assert!(
+            text.contains("needs you to sign in again: `tether login linear`"),
+            "{text}"
+        );
         r.state = crate::overview::ServerState::SigningIn;
         assert!(r.to_string().contains("a sign-in is open in the browser"));
     }

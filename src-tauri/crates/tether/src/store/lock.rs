@@ -40,29 +40,12 @@ pub enum LockError {
 impl ServerLock {
     /// Takes the lock of `server` in `dir`, waiting up to `timeout`.
     pub async fn acquire(dir: &Path, server: &str, timeout: Duration) -> Result<Self, LockError> {
-        let path = dir.join(format!("{}.lock", file_stem(server)));
-        let open_err = |source| LockError::Open {
-            path: path.clone(),
-            source,
-        };
-        crate::logging::create_private_dir(dir).map_err(open_err)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(open_err)?;
-        let started = Instant::now();
+        let mut waiting = Waiting::open(dir, server, timeout)?;
         loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Self { _file: file, path }),
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => return Err(open_err(e)),
-            }
-            if started.elapsed() >= timeout {
-                return Err(LockError::Timeout {
-                    server: server.to_owned(),
-                    secs: timeout.as_secs(),
+            if let Some(file) = waiting.try_take()? {
+                return Ok(Self {
+                    _file: file,
+                    path: waiting.path,
                 });
             }
             tokio::time::sleep(POLL).await;
@@ -96,6 +79,27 @@ pub struct FileLock {
 impl FileLock {
     /// Takes the lock `name` in `dir`, waiting up to `timeout`.
     pub fn blocking(dir: &Path, name: &str, timeout: Duration) -> Result<Self, LockError> {
+        let mut waiting = Waiting::open(dir, name, timeout)?;
+        loop {
+            if let Some(file) = waiting.try_take()? {
+                return Ok(Self { _file: file });
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// A lock file opened, and the wait for its lock.
+struct Waiting {
+    file: Option<File>,
+    path: PathBuf,
+    name: String,
+    started: Instant,
+    timeout: Duration,
+}
+
+impl Waiting {
+    fn open(dir: &Path, name: &str, timeout: Duration) -> Result<Self, LockError> {
         let path = dir.join(format!("{}.lock", file_stem(name)));
         let open_err = |source| LockError::Open {
             path: path.clone(),
@@ -108,21 +112,38 @@ impl FileLock {
             .write(true)
             .open(&path)
             .map_err(open_err)?;
-        let started = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Self { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => return Err(open_err(e)),
-            }
-            if started.elapsed() >= timeout {
-                return Err(LockError::Timeout {
-                    server: name.to_owned(),
-                    secs: timeout.as_secs(),
+        Ok(Self {
+            file: Some(file),
+            path,
+            name: name.to_owned(),
+            started: Instant::now(),
+            timeout,
+        })
+    }
+
+    /// The locked file, `None` to wait and try again, or the error (the
+    /// wait is over).
+    fn try_take(&mut self) -> Result<Option<File>, LockError> {
+        let Some(file) = self.file.as_ref() else {
+            return Ok(None);
+        };
+        match file.try_lock() {
+            Ok(()) => return Ok(self.file.take()),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(LockError::Open {
+                    path: self.path.clone(),
+                    source,
                 });
             }
-            std::thread::sleep(POLL);
         }
+        if self.started.elapsed() >= self.timeout {
+            return Err(LockError::Timeout {
+                server: self.name.clone(),
+                secs: self.timeout.as_secs(),
+            });
+        }
+        Ok(None)
     }
 }
 

@@ -29,6 +29,27 @@ pub struct AuthServer {
     pub synthesized: bool,
 }
 
+impl AuthServer {
+    /// An authorization server known by its issuer and its two endpoints,
+    /// offering nothing else (no registration, revocation or device
+    /// endpoint, no PKCE or `iss` promises beyond what MCP requires).
+    pub fn minimal(issuer: &str, authorization_endpoint: &str, token_endpoint: &str) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: authorization_endpoint.to_owned(),
+            token_endpoint: token_endpoint.to_owned(),
+            registration_endpoint: None,
+            revocation_endpoint: None,
+            device_authorization_endpoint: None,
+            scopes_supported: None,
+            token_endpoint_auth_methods_supported: None,
+            client_id_metadata_document_supported: false,
+            authorization_response_iss_parameter_supported: false,
+            synthesized: false,
+        }
+    }
+}
+
 /// How Tether authenticates to the token endpoint (RFC 6749 §2.3,
 /// RFC 7591 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
 use url::Url;
 
+use crate::auth::http::server_text;
 use crate::auth::{AfterUnauthorized, AuthError, TokenHeader, TokenSource, challenge};
 use crate::config::{RunConfig, redact_url};
 use crate::net;
@@ -96,6 +97,8 @@ pub struct RequestHeaders {
     pub mcp: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// What a client of Streamable HTTP accepts for a POST.
+pub const JSON_OR_SSE: &str = "application/json, text/event-stream";
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
@@ -144,6 +147,12 @@ impl Http {
     /// The endpoint as shown in messages (query values hidden).
     pub fn shown_url(&self) -> &str {
         &self.shown_url
+    }
+
+    /// POSTs one message to the MCP endpoint, accepting JSON or SSE (MCP
+    /// 2025-11-25 §"Sending Messages to the Server").
+    pub async fn post(&self, extra: &RequestHeaders, body: Bytes) -> Result<Response, TransportError> {
+        self.send(Method::POST, &self.url, JSON_OR_SSE, extra, Some(body)).await
     }
 
     /// Sends one request to `url` (the MCP endpoint or, for HTTP+SSE, the
@@ -327,12 +336,12 @@ impl Http {
         self.protocol(if text.starts_with('<') {
             format!(
                 "answered HTTP {status} with an HTML page instead of JSON-RPC (a sign-in page or a proxy?): \"{}\"",
-                clip(&html_text(text))
+                server_text(&html_text(text))
             )
         } else {
             format!(
                 "answered HTTP {status} with something other than JSON-RPC: {}",
-                clip(text.lines().next().unwrap_or_default())
+                server_text(text.lines().next().unwrap_or_default())
             )
         })
     }
@@ -370,7 +379,10 @@ impl Http {
 
 /// A short, single-line digest of an error body: the `message` of a JSON-RPC
 /// error or an OAuth `error_description` when present, else the first line of
-/// text. HTML pages (a proxy's or a firewall's) are named, not dumped.
+/// text. HTML pages (a proxy's or a firewall's) are named, not dumped. The
+/// server's words pass through `server_text`, like every server's words that
+/// reach a message: no control character (a terminal escape, a forged log
+/// line) survives, and at most 200 characters.
 fn summarize_body(status: StatusCode, body: &[u8]) -> String {
     let reason = status.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default();
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
@@ -381,7 +393,7 @@ fn summarize_body(status: StatusCode, body: &[u8]) -> String {
             .or_else(|| v.get("error"))
             .and_then(|m| m.as_str());
         if let Some(m) = msg {
-            return format!("{reason}: {}", clip(m));
+            return format!("{reason}: {}", server_text(m));
         }
     }
     let text = String::from_utf8_lossy(body);
@@ -391,11 +403,11 @@ fn summarize_body(status: StatusCode, body: &[u8]) -> String {
         return if words.is_empty() {
             format!("{reason} with an HTML page (a proxy, firewall or login page?)")
         } else {
-            format!("{reason} with an HTML page: \"{}\"", clip(&words))
+            format!("{reason} with an HTML page: \"{}\"", server_text(&words))
         };
     }
     match trimmed.lines().next() {
-        Some(line) if !line.trim().is_empty() => format!("{reason}: {}", clip(line.trim())),
+        Some(line) if !line.trim().is_empty() => format!("{reason}: {}", server_text(line)),
         _ => reason,
     }
 }
@@ -436,15 +448,6 @@ fn html_text(html: &str) -> String {
         .replace("&#39;", "'")
         .replace("&amp;", "&");
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn clip(s: &str) -> String {
-    const MAX: usize = 200;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    }
 }
 
 #[cfg(test)]
@@ -488,6 +491,45 @@ mod tests {
         );
         assert_eq!(summarize_body(s, b"overloaded\nmore"), " Bad Gateway: overloaded");
         assert_eq!(summarize_body(s, b""), " Bad Gateway");
+    }
+
+    #[test]
+    fn a_servers_words_reach_a_message_without_control_characters() {
+        let s = StatusCode::BAD_GATEWAY;
+        let hostile = "down\u{1b}]0;owned\u{7}\u{1b}[2J\rforged line";
+        let json = serde_json::json!({"jsonrpc": "2.0", "error": {"code": 1, "message": hostile}}).to_string();
+        let oauth = serde_json::json!({"error": "x", "error_description": hostile}).to_string();
+        let html = format!("<html><title>{hostile}</title></html>");
+        let summaries = [
+            summarize_body(s, json.as_bytes()),
+            summarize_body(s, oauth.as_bytes()),
+            summarize_body(s, html.as_bytes()),
+            summarize_body(s, hostile.as_bytes()),
+            summarize_body(s, "x".repeat(5000).as_bytes()),
+        ];
+        for m in &summaries {
+            assert!(!m.chars().any(char::is_control), "{m:?}");
+            assert!(m.chars().count() <= 240, "{m:?}");
+        }
+        assert_eq!(summaries[0], " Bad Gateway: down ]0;owned  [2J forged line");
+        let http = Http::new(
+            &RunConfig {
+                url: Url::parse("http://127.0.0.1:9/mcp").unwrap(),
+                headers: Vec::new(),
+                transport: Default::default(),
+                protocol: Default::default(),
+                max_message_size: 1024,
+                request_timeout: Duration::from_secs(1),
+                connect_timeout: Duration::from_secs(1),
+                sign_in_wait: Duration::from_secs(1),
+            },
+            None,
+        )
+        .unwrap();
+        for body in [hostile.to_owned(), html] {
+            let e = http.not_json_rpc(StatusCode::OK, body.as_bytes()).to_string();
+            assert!(!e.chars().any(char::is_control), "{e:?}");
+        }
     }
 
     #[test]

@@ -21,14 +21,14 @@ use tokio::task::AbortHandle;
 use tracing::{debug, info, warn};
 use url::Url;
 
-use super::http::{Http, RequestHeaders, TransportError};
+use super::http::{Http, JSON_OR_SSE, RequestHeaders, TransportError};
 use super::replies::{Awaiting, Replies};
 use super::sse::{Events, StreamEnd};
+use crate::auth::http::server_text;
 use crate::config::redact_url;
 use crate::jsonrpc::{self, Message};
 
 const SSE: &str = "text/event-stream";
-const JSON_OR_SSE: &str = "application/json, text/event-stream";
 /// Reconnection attempts after the stream broke, before giving up.
 const MAX_RECONNECTS: u32 = 8;
 
@@ -227,8 +227,10 @@ impl Legacy {
     fn resolve_endpoint(&self, data: &str) -> Result<Url, TransportError> {
         let base = self.http.url();
         let url = base.join(data).map_err(|_| {
-            self.http
-                .protocol(format!("named an endpoint that is not a URL: {data:?}"))
+            self.http.protocol(format!(
+                "named an endpoint that is not a URL: \"{}\"",
+                server_text(data)
+            ))
         })?;
         if url.origin() != base.origin() {
             return Err(self.http.protocol(format!(

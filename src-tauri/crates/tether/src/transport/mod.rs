@@ -34,7 +34,7 @@ pub mod http;
 mod legacy;
 pub mod pending;
 pub mod replies;
-mod sse;
+pub mod sse;
 mod streamable;
 #[cfg(test)]
 mod tests;

@@ -21,7 +21,8 @@ use futures_util::{Stream, StreamExt, TryStreamExt};
 use reqwest::Response;
 use sse_stream::SseByteStream;
 
-type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+/// The body of an HTTP response as a stream of chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
 /// One event as the bridge uses it.
 #[derive(Debug, PartialEq, Eq)]
@@ -127,7 +128,9 @@ impl Events {
         )
     }
 
-    fn from_stream(stream: ByteStream, limit: usize, budget: Arc<Budget>, idle: Option<Duration>) -> Self {
+    /// Reads events from any stream of chunks (the fuzz target's entry point;
+    /// [`Events::new`] for an HTTP response).
+    pub fn from_stream(stream: ByteStream, limit: usize, budget: Arc<Budget>, idle: Option<Duration>) -> Self {
         let since_event = Arc::new(AtomicUsize::new(0));
         let counter = since_event.clone();
         let activity = Arc::new(AtomicU64::new(0));

@@ -25,12 +25,11 @@ use tokio::task::AbortHandle;
 use tracing::{debug, info, warn};
 
 use super::era::{self, detect, headers::MCP_METHOD};
-use super::http::{Http, RequestHeaders, TransportError};
+use super::http::{Http, JSON_OR_SSE, RequestHeaders, TransportError};
 use super::replies::{Awaiting, Replies, answers};
 use super::sse::{Events, StreamEnd};
 use crate::jsonrpc::{self, Id, Message};
 
-const JSON_OR_SSE: &str = "application/json, text/event-stream";
 const SSE: &str = "text/event-stream";
 /// How often one response stream may be resumed before the request fails.
 const MAX_RESUMES: u32 = 5;
@@ -160,10 +159,7 @@ impl Streamable {
                 headers.protocol_version =
                     jsonrpc::meta_protocol_version(&msg.bytes).and_then(|v| HeaderValue::from_str(&v).ok());
             }
-            let resp = self
-                .http
-                .send(Method::POST, self.http.url(), JSON_OR_SSE, &headers, Some(body))
-                .await?;
+            let resp = self.http.post(&headers, body).await?;
             let status = resp.status();
             if probing.is_some() && status.is_client_error() {
                 let body = self.http.read_body(resp, ERROR_BODY_LIMIT).await.unwrap_or_default();
@@ -474,13 +470,7 @@ impl Streamable {
         self.stop_get_stream();
         let resp = self
             .http
-            .send(
-                Method::POST,
-                self.http.url(),
-                JSON_OR_SSE,
-                &RequestHeaders::default(),
-                Some(initialize.bytes.clone()),
-            )
+            .post(&RequestHeaders::default(), initialize.bytes.clone())
             .await?;
         if !resp.status().is_success() {
             return Err(self.refused(resp).await);
@@ -504,16 +494,7 @@ impl Streamable {
         }
         if let Some(initialized) = initialized {
             let (headers, _) = self.headers();
-            let resp = self
-                .http
-                .send(
-                    Method::POST,
-                    self.http.url(),
-                    JSON_OR_SSE,
-                    &headers,
-                    Some(initialized.bytes),
-                )
-                .await?;
+            let resp = self.http.post(&headers, initialized.bytes).await?;
             if !resp.status().is_success() {
                 warn!(
                     status = resp.status().as_u16(),

@@ -449,9 +449,8 @@ impl OAuthSource {
     /// a step-up asked for, and not the one the server refused.
     fn holds_a_usable_token(&self) -> bool {
         let refused = lock(&self.refused).clone();
-        self.current().is_some_and(|t| {
-            !Self::stale(&t) && self.covers_step_up(&t) && Some(&t.access_token) != refused.as_ref()
-        })
+        self.current()
+            .is_some_and(|t| !Self::stale(&t) && self.covers_step_up(&t) && Some(&t.access_token) != refused.as_ref())
     }
 }
 

@@ -44,8 +44,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use reqwest::Response;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
-use reqwest::{Method, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -61,7 +61,6 @@ use crate::sync::lock;
 use detect::Discovered;
 use headers::ParamHeader;
 
-const JSON_OR_SSE: &str = "application/json, text/event-stream";
 /// Rounds of input one request may ask for before the bridge gives up
 /// (SEP-2322 leaves the bound to the client; mcp-remote uses 10 too).
 pub const MAX_INPUT_ROUNDS: u32 = 10;
@@ -386,17 +385,7 @@ impl Modern {
             }
             _ => {
                 let headers = self.headers_for(method, &msg.bytes, None);
-                match self
-                    .http
-                    .send(
-                        Method::POST,
-                        self.http.url(),
-                        JSON_OR_SSE,
-                        &headers,
-                        Some(msg.bytes.clone()),
-                    )
-                    .await
-                {
+                match self.http.post(&headers, msg.bytes.clone()).await {
                     Ok(resp) if !resp.status().is_success() => {
                         debug!(
                             method,
@@ -828,10 +817,7 @@ impl Modern {
         idle: Option<Duration>,
         id: &Id,
     ) -> Result<Exchange, TransportError> {
-        let resp = self
-            .http
-            .send(Method::POST, self.http.url(), JSON_OR_SSE, headers, Some(body))
-            .await?;
+        let resp = self.http.post(headers, body).await?;
         let status = resp.status();
         if !status.is_success() {
             let body = self.http.read_body(resp, ERROR_BODY_LIMIT).await.unwrap_or_default();
