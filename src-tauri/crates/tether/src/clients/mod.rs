@@ -436,24 +436,7 @@ pub fn uninstall(id: McpClient, p: &Platform, name: &str) -> Result<bool, Client
 /// once (empty when it has none or cannot be read): [`has_entry`] for every
 /// server at the cost of one read.
 pub fn entries_running(id: McpClient, p: &Platform, sidecar: &Path) -> std::collections::BTreeSet<String> {
-    let Some(path) = config_path(id, p) else {
-        return Default::default();
-    };
-    let Ok(Some(doc)) = jsonc::read(&path, id.dialect()) else {
-        return Default::default();
-    };
-    doc.get(id.servers_key())
-        .and_then(Value::as_object)
-        .map(|servers| {
-            servers
-                .iter()
-                .filter(|(k, v)| {
-                    tether_entry(v).is_some_and(|(command, server)| &server == *k && same_program(&command, sidecar))
-                })
-                .map(|(k, _)| k.clone())
-                .collect()
-        })
-        .unwrap_or_default()
+    entry_kinds_running(id, p, sidecar).into_keys().collect()
 }
 
 /// The names of the Tether entries in `id`'s config (empty when it has
