@@ -362,13 +362,15 @@ impl InitializeCache for StateCache {
     }
 
     fn store(&self, result: serde_json::Value) {
-        if let Ok(mut s) = self.state.server(&self.key)
-            && s.initialize_result.as_ref() != Some(&result)
+        if self
+            .state
+            .server(&self.key)
+            .is_ok_and(|s| s.initialize_result.as_ref() != Some(&result))
+            && let Err(e) = self
+                .state
+                .update_server(&self.key, |s| s.initialize_result = Some(result))
         {
-            s.initialize_result = Some(result);
-            if let Err(e) = self.state.save_server(&self.key, &s) {
-                tracing::debug!(error = %e, "could not cache the initialize answer");
-            }
+            tracing::debug!(error = %e, "could not cache the initialize answer");
         }
     }
 }
@@ -381,11 +383,9 @@ impl EraMemory for StateCache {
     }
 
     fn remember(&self, modern: bool) {
-        if let Ok(mut s) = self.state.server(&self.key) {
-            s.modern_protocol = modern.then(|| crate::transport::era::detect::LATEST.to_owned());
-            if let Err(e) = self.state.save_server(&self.key, &s) {
-                tracing::debug!(error = %e, "could not remember the server's MCP era");
-            }
+        let era = modern.then(|| crate::transport::era::detect::LATEST.to_owned());
+        if let Err(e) = self.state.update_server(&self.key, |s| s.modern_protocol = era) {
+            tracing::debug!(error = %e, "could not remember the server's MCP era");
         }
     }
 }

@@ -15,7 +15,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::files::{FileError, file_stem, read_json, write_json};
+use super::lock::FileLock;
 use super::oauth::{AuthServer, RegisteredClient};
+
+/// How long a change to a server's facts waits for another's.
+const FACTS_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long saving a client record may wait for another process's.
 const CLIENTS_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -167,7 +171,25 @@ impl StateDir {
         Ok(read_json(&self.server_path(key))?.unwrap_or_default())
     }
 
-    /// Saves the facts about server `key`.
+    /// Changes the facts about server `key` with `change`, read and written
+    /// under a short lock on them: a bridge remembering the server's era, a
+    /// sign-in broker saving a token and the cache of `initialize` write the
+    /// same file, and a plain read-then-write would lose one of them.
+    pub fn update_server<R>(&self, key: &str, change: impl FnOnce(&mut ServerFacts) -> R) -> Result<R, FileError> {
+        let path = self.server_path(key);
+        let _held = FileLock::blocking(&self.locks(), &format!("{key}.facts"), FACTS_LOCK_WAIT).map_err(|e| {
+            FileError::Write {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            }
+        })?;
+        let mut facts = self.server(key)?;
+        let result = change(&mut facts);
+        write_json(&path, &facts)?;
+        Ok(result)
+    }
+
+    /// Saves the facts about server `key` whole (a server registered anew).
     pub fn save_server(&self, key: &str, state: &ServerFacts) -> Result<(), FileError> {
         write_json(&self.server_path(key), state)
     }

@@ -110,8 +110,9 @@ impl OAuthSource {
             return Ok(());
         }
         let boards = self.state.sign_ins();
+        let board = boards.read(&self.key)?;
         if boards.open(&self.key, now()).is_none() {
-            if let Err(r) = boards.read(&self.key)?.may_start(by, now(), self.settings.limits) {
+            if let Err(r) = board.may_start(by, now(), self.settings.limits) {
                 self.write_status(Health::NeedsSignIn, None);
                 return Err(AuthError::SignInRequired(self.refusal(&r)));
             }
@@ -119,7 +120,7 @@ impl OAuthSource {
         } else {
             debug!(server = %self.label, "joining the sign-in open in the browser");
         }
-        self.join(seen).await
+        self.join(seen, board.current).await
     }
 
     /// A newer usable token in the keychain (another process's sign-in), if
@@ -137,10 +138,11 @@ impl OAuthSource {
     }
 
     /// Waits for the sign-in that is open or about to start (a token newer
-    /// than serial `seen`), until it ends.
-    async fn join(&self, seen: u64) -> Result<(), AuthError> {
+    /// than serial `seen`), until it ends. `before` is the board's attempt
+    /// as it was before: an attempt that ended earlier (a sign-in a moment
+    /// ago, in the same second) is not this one's end.
+    async fn join(&self, seen: u64, before: Option<Attempt>) -> Result<(), AuthError> {
         let boards = self.state.sign_ins();
-        let since = now();
         let started = Instant::now();
         loop {
             if self.state.server(&self.key)?.token_serial > seen && self.adopt_newer().await? {
@@ -154,7 +156,7 @@ impl OAuthSource {
                         *lock(&self.sign_in_host) = Some(h.clone());
                     }
                 }
-                Some(a) if a.outcome != Outcome::Open && a.ended_at.unwrap_or(0) >= since => {
+                Some(a) if a.outcome != Outcome::Open && before.as_ref() != Some(a) => {
                     if a.outcome == Outcome::SignedIn && self.adopt_newer().await? {
                         return Ok(());
                     }
@@ -326,6 +328,7 @@ impl OAuthSource {
     pub async fn login(&self, pasted: Option<tokio::sync::mpsc::Receiver<String>>) -> Result<(), AuthError> {
         let seen = self.state.server(&self.key)?.token_serial;
         let boards = self.state.sign_ins();
+        let before = boards.read(&self.key)?.current;
         if boards.open(&self.key, now()).is_none() {
             let pasting = pasted.is_some();
             match self.run_broker(Starter::Person, seen, pasted).await? {
@@ -337,7 +340,7 @@ impl OAuthSource {
             return Err(self.already_open());
         }
         self.show_open_sign_in().await;
-        self.join(seen).await
+        self.join(seen, before).await
     }
 
     /// Puts the open sign-in's page before the person again (its loopback

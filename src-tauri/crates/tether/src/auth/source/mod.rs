@@ -261,17 +261,17 @@ impl OAuthSource {
     /// be lost), then the non-secret facts, then memory.
     async fn save(&self, t: TokenSet, facts: impl FnOnce(&mut ServerFacts)) -> Result<(), AuthError> {
         self.secrets.set(&keys::tokens(&self.key), &t.to_secret()).await?;
-        let mut s = self.state.server(&self.key)?;
-        s.url = self.url.to_string();
-        s.resource = Some(t.resource.clone());
-        s.issuer = Some(t.issuer.clone());
-        s.client_id = Some(t.client_id.clone());
-        s.granted_scopes = t.scope.clone();
-        s.expires_at = t.expires_at;
-        s.has_refresh_token = t.refresh_token.is_some();
-        s.token_serial += 1;
-        facts(&mut s);
-        self.state.save_server(&self.key, &s)?;
+        self.state.update_server(&self.key, |s| {
+            s.url = self.url.to_string();
+            s.resource = Some(t.resource.clone());
+            s.issuer = Some(t.issuer.clone());
+            s.client_id = Some(t.client_id.clone());
+            s.granted_scopes = t.scope.clone();
+            s.expires_at = t.expires_at;
+            s.has_refresh_token = t.refresh_token.is_some();
+            s.token_serial += 1;
+            facts(s);
+        })?;
         self.adopt(t);
         self.loaded.store(true, Ordering::Release);
         Ok(())
