@@ -281,6 +281,34 @@ mod tests {
     use crate::store::oauth::{AuthMethod, RegistrationKind};
 
     #[test]
+    fn two_writers_changing_different_facts_at_once_lose_neither_change() {
+        let root = std::env::temp_dir().join(format!("tether-state-race-{}", std::process::id()));
+        let dir = StateDir::new(&root);
+        // What a bridge (the era it learnt) and a sign-in broker (a token's
+        // serial) do to the same file at the same time.
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..40 {
+                        dir.update_server("srv", |s| match w {
+                            0 => s.token_serial += 1,
+                            _ => s.callback_port = Some(s.callback_port.unwrap_or(0) + 1),
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let facts = dir.server("srv").unwrap();
+        assert_eq!((facts.token_serial, facts.callback_port), (40, Some(40)));
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
     fn server_facts_and_clients_round_trip_and_are_keyed_by_issuer() {
         let root = std::env::temp_dir().join(format!("tether-state-{}", std::process::id()));
         let dir = StateDir::new(&root);
