@@ -270,7 +270,11 @@ def test_six_bridges_across_several_expiries_refresh_once_per_expiry_without_inv
     assert len(browser.opened()) == 1, "nobody had to sign in again"
 
 
-def test_a_refresh_token_the_server_revoked_leads_to_a_new_sign_in(peer, home, tmp_path):
+def test_a_refresh_token_the_server_revoked_waits_for_a_person_then_the_session_goes_on(peer, home, tmp_path):
+    """A sign-in that ends in the background (the grant revoked at the
+    authorization server) opens no browser by itself: the request that met
+    it says how to sign in, and once a person has (`tether login`), the same
+    session works again."""
     browser = Browser(tmp_path)
     with RawBridge("run", peer.mcp_url, home=home, env=browser.env) as b:
         b.initialize()
@@ -283,8 +287,16 @@ def test_a_refresh_token_the_server_revoked_leads_to_a_new_sign_in(peer, home, t
         body = urllib.parse.urlencode({"token": tokens["refresh_token"], "token_type_hint": "refresh_token", "client_id": tokens["client_id"]}).encode()
         urllib.request.urlopen(urllib.request.Request(meta["revocation_endpoint"], data=body))
         b.send(call(2))
-        assert b.recv_response(2, timeout=60)["result"]["content"][0]["text"] == "Echo: hi"
-    assert len(browser.opened()) == 2, "a second sign-in replaced the revoked grant"
+        error = b.recv_response(2, timeout=60)["error"]
+        assert error["data"]["reason"] == "sign-in-required", error
+        assert "tether login" in error["message"] and "Tether menu" in error["message"], error
+        time.sleep(1)
+        assert len(browser.opened()) == 1, "no browser opened by itself"
+        r = tether("login", peer.mcp_url, home=home, env=browser.env)
+        assert r.returncode == 0, r.stderr
+        b.send(call(3))
+        assert b.recv_response(3, timeout=60)["result"]["content"][0]["text"] == "Echo: hi"
+    assert len(browser.opened()) == 2, "the person's sign-in replaced the revoked grant"
     assert [e["outcome"] for e in peer.stats()["refresh_events"]] == ["invalid_grant"]
     assert stored_tokens(home)["refresh_token"] != tokens["refresh_token"]
 

@@ -206,7 +206,7 @@ stored_in: string | null,
 /**
  * What the server's bridge last reported.
  */
-bridge: Status | null, };
+bridge: Status | null, } & ({ "state": "ready" } | { "state": "signed-in", expires_at: number | null, } | { "state": "needs-sign-in" } | { "state": "signing-in" } | { "state": "error", message: string, });
 
 export type StatusReport = { servers: Array<ServerStatus>, };
 

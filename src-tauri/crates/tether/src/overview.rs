@@ -1,7 +1,9 @@
 //! The servers at a glance, for the tray menu and the app's window.
 //!
 //! Owns the summary of each server from what is on disk: the server list,
-//! the non-secret state files and the status files the bridges write. It
+//! the non-secret state files, the status files the bridges write and the
+//! sign-in boards (`store::sign_in`: a sign-in open in the browser, or one
+//! that waits for a person). It
 //! never reads the keychain (so the app, which is not the keychain's user,
 //! never triggers a keychain prompt), and it is cheap enough to run on every
 //! change a file watcher reports.
@@ -10,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::paths::Paths;
 use crate::servers::{AuthKind, Servers, ServersError};
-use crate::store::state::{Health, StateDir, Status, now};
+use crate::store::state::{Health, ServerFacts, StateDir, Status, now};
 
 /// A status bridge older than this is not trusted to be alive.
 const STALE_STATUS: i64 = 24 * 3600;
@@ -97,6 +99,41 @@ pub fn overall(views: &[ServerView]) -> Overall {
     o
 }
 
+/// What a server's sign-in board says, as the overview needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInFacts {
+    /// A sign-in is open in the browser (and its broker runs).
+    pub open: bool,
+    /// A sign-in is needed and only a person may start it: why.
+    pub waiting: Option<String>,
+}
+
+impl SignInFacts {
+    /// The board of server `key` under `state`.
+    pub fn read(state: &StateDir, key: &str, now: i64) -> Self {
+        let boards = state.sign_ins();
+        let Ok(board) = boards.read(key) else {
+            return Self::default();
+        };
+        Self {
+            open: board.open(now).is_some() && boards.broker_running(key),
+            waiting: board.waiting.map(|w| w.why),
+        }
+    }
+}
+
+/// The state of server `key` now, as the tray shows it (for `tether status`).
+pub fn server_state(state: &StateDir, key: &str, auth: AuthKind) -> ServerState {
+    let now = now();
+    let facts = state.server(key).unwrap_or_default();
+    let status = state
+        .status(key)
+        .ok()
+        .flatten()
+        .filter(|s| now - s.updated_at < STALE_STATUS);
+    decide(auth, &facts, status.as_ref(), &SignInFacts::read(state, key, now), now)
+}
+
 /// Every named server with its state.
 pub fn servers(paths: &Paths) -> Result<Vec<ServerView>, ServersError> {
     let file = Servers::new(&paths.config).load()?;
@@ -112,7 +149,9 @@ pub fn servers(paths: &Paths) -> Result<Vec<ServerView>, ServersError> {
                 .ok()
                 .flatten()
                 .filter(|s| now - s.updated_at < STALE_STATUS);
-            let view_state = decide(config.auth, &facts, status.as_ref(), now);
+            let sign_in = SignInFacts::read(&state, &name, now);
+            let view_state = decide(config.auth, &facts, status.as_ref(), &sign_in, now);
+            let last_error = status.and_then(|s| s.last_error).or(sign_in.waiting);
             ServerView {
                 url: url::Url::parse(&config.url)
                     .map_or_else(|_| config.url.clone(), |u| crate::config::redact_url(&u)),
@@ -122,7 +161,7 @@ pub fn servers(paths: &Paths) -> Result<Vec<ServerView>, ServersError> {
                 issuer: facts.issuer.clone(),
                 scopes: facts.granted_scopes.clone(),
                 signed_in_at: facts.signed_in_at,
-                last_error: status.and_then(|s| s.last_error),
+                last_error,
                 modern_protocol: facts.modern_protocol.clone(),
                 name,
             }
@@ -130,14 +169,25 @@ pub fn servers(paths: &Paths) -> Result<Vec<ServerView>, ServersError> {
         .collect())
 }
 
-/// The state of a server from its settings, its facts and the last status a
-/// bridge wrote.
+/// The state of a server from its settings, its facts, the last status a
+/// bridge wrote and its sign-in board: a sign-in open in the browser is
+/// "signing in"; one that waits for a person is "needs sign-in", whatever
+/// token is still stored.
 pub fn decide(
     auth: AuthKind,
-    facts: &crate::store::state::ServerFacts,
+    facts: &ServerFacts,
     status: Option<&Status>,
+    sign_in: &SignInFacts,
     now: i64,
 ) -> ServerState {
+    if auth == AuthKind::Oauth {
+        if sign_in.open {
+            return ServerState::SigningIn;
+        }
+        if sign_in.waiting.is_some() {
+            return ServerState::NeedsSignIn;
+        }
+    }
     if let Some(s) = status {
         match s.health {
             Health::Error => {
@@ -175,6 +225,38 @@ pub fn decide(
 mod tests {
     use super::*;
     use crate::store::state::ServerFacts as Facts;
+
+    fn none() -> SignInFacts {
+        SignInFacts::default()
+    }
+
+    #[test]
+    fn a_sign_in_that_waits_for_a_person_shows_as_needing_sign_in_whatever_token_is_stored() {
+        let f = Facts {
+            has_refresh_token: true,
+            expires_at: Some(5000),
+            signed_in_at: Some(10),
+            ..Default::default()
+        };
+        let waiting = SignInFacts {
+            open: false,
+            waiting: Some("the authorization server refused to renew the sign-in".into()),
+        };
+        assert_eq!(
+            decide(AuthKind::Oauth, &f, None, &waiting, 1000),
+            ServerState::NeedsSignIn
+        );
+        let open = SignInFacts {
+            open: true,
+            waiting: None,
+        };
+        assert_eq!(decide(AuthKind::Oauth, &f, None, &open, 1000), ServerState::SigningIn);
+        assert_eq!(
+            decide(AuthKind::None, &f, None, &waiting, 1000),
+            ServerState::Ready,
+            "a board says nothing about a server without OAuth"
+        );
+    }
 
     #[test]
     fn labels_say_the_state_in_a_few_words() {
@@ -214,17 +296,20 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            decide(AuthKind::Oauth, &f, None, 1000),
+            decide(AuthKind::Oauth, &f, None, &none(), 1000),
             ServerState::SignedIn { expires_at: Some(2000) }
         );
-        assert_eq!(decide(AuthKind::Oauth, &f, None, 3000), ServerState::NeedsSignIn);
+        assert_eq!(
+            decide(AuthKind::Oauth, &f, None, &none(), 3000),
+            ServerState::NeedsSignIn
+        );
         f.has_refresh_token = true;
         assert_eq!(
-            decide(AuthKind::Oauth, &f, None, 3000),
+            decide(AuthKind::Oauth, &f, None, &none(), 3000),
             ServerState::SignedIn { expires_at: Some(2000) }
         );
         assert_eq!(
-            decide(AuthKind::Oauth, &Facts::default(), None, 0),
+            decide(AuthKind::Oauth, &Facts::default(), None, &none(), 0),
             ServerState::NeedsSignIn
         );
     }
@@ -249,6 +334,7 @@ mod tests {
                 AuthKind::Oauth,
                 &f,
                 Some(&status(Health::Error, Some("refused"), 900)),
+                &none(),
                 1000
             ),
             ServerState::Error {
@@ -256,11 +342,23 @@ mod tests {
             }
         );
         assert_eq!(
-            decide(AuthKind::Oauth, &f, Some(&status(Health::SigningIn, None, 900)), 1000),
+            decide(
+                AuthKind::Oauth,
+                &f,
+                Some(&status(Health::SigningIn, None, 900)),
+                &none(),
+                1000
+            ),
             ServerState::SigningIn
         );
         assert_eq!(
-            decide(AuthKind::Oauth, &f, Some(&status(Health::SigningIn, None, 0)), 1000),
+            decide(
+                AuthKind::Oauth,
+                &f,
+                Some(&status(Health::SigningIn, None, 0)),
+                &none(),
+                1000
+            ),
             ServerState::SignedIn { expires_at: Some(5000) },
             "a sign-in that started long ago is over"
         );

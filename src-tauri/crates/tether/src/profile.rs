@@ -15,7 +15,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::registration::{ClientPrefs, PreRegistered};
-use crate::auth::source::{Interaction, OAuthSettings, OAuthSource};
+use crate::auth::source::{Broker, Interaction, OAuthSettings, OAuthSource};
 use crate::auth::static_token::StaticToken;
 use crate::auth::{AuthError, TokenSource};
 use crate::config::{self, ConfigError, ProtocolMode, RunConfig, TransportMode};
@@ -177,6 +177,8 @@ impl Profile {
             auth_timeout: overrides.auth_timeout,
             interaction,
             write_status,
+            broker: overrides.broker.clone(),
+            limits: crate::store::sign_in::Limits::current(),
         };
         OAuthSource::new(
             &self.key,
@@ -227,20 +229,28 @@ impl Profile {
             // A user who passes their own Authorization header has chosen a
             // static token: no OAuth behind their back (mcp-remote #17).
             AuthKind::Oauth if user_sends_authorization => None,
-            AuthKind::Oauth => {
-                let mut overrides = overrides.clone();
-                // A pre-registered client's secret stored by `tether add
-                // --client-secret` (read only for such a client).
-                if overrides.client_secret.is_none()
-                    && overrides.client_secret_env.is_none()
-                    && self.config.client_secret_env.is_none()
-                    && self.config.client_id.is_some()
-                {
-                    overrides.client_secret = self.stored_client_secret().await?;
-                }
-                Some(self.oauth(&overrides, interaction, true)?)
-            }
+            AuthKind::Oauth => Some(self.oauth_source(overrides, interaction).await?),
         })
+    }
+
+    /// The OAuth source of this server as a bridge (or its sign-in broker,
+    /// or `tether token`) runs it: [`oauth`](Self::oauth), with the secret
+    /// of a pre-registered client stored by `tether add --client-secret`.
+    pub async fn oauth_source(
+        &self,
+        overrides: &OAuthOverrides,
+        interaction: Interaction,
+    ) -> Result<Arc<OAuthSource>, AuthError> {
+        let mut overrides = overrides.clone();
+        // Read only for such a client.
+        if overrides.client_secret.is_none()
+            && overrides.client_secret_env.is_none()
+            && self.config.client_secret_env.is_none()
+            && self.config.client_id.is_some()
+        {
+            overrides.client_secret = self.stored_client_secret().await?;
+        }
+        self.oauth(&overrides, interaction, true)
     }
 
     /// The secret of this server's pre-registered client, from the keychain
@@ -319,6 +329,9 @@ pub struct OAuthOverrides {
     pub scopes: Option<String>,
     pub callback_port: Option<u16>,
     pub auth_timeout: Duration,
+    /// Which process runs a browser sign-in (a bridge starts a detached
+    /// broker; everything else runs it itself).
+    pub broker: Broker,
 }
 
 impl Default for OAuthOverrides {
@@ -333,6 +346,7 @@ impl Default for OAuthOverrides {
             scopes: None,
             callback_port: None,
             auth_timeout: Duration::from_secs(300),
+            broker: Broker::InProcess,
         }
     }
 }
@@ -348,13 +362,15 @@ impl InitializeCache for StateCache {
     }
 
     fn store(&self, result: serde_json::Value) {
-        if let Ok(mut s) = self.state.server(&self.key)
-            && s.initialize_result.as_ref() != Some(&result)
+        if self
+            .state
+            .server(&self.key)
+            .is_ok_and(|s| s.initialize_result.as_ref() != Some(&result))
+            && let Err(e) = self
+                .state
+                .update_server(&self.key, |s| s.initialize_result = Some(result))
         {
-            s.initialize_result = Some(result);
-            if let Err(e) = self.state.save_server(&self.key, &s) {
-                tracing::debug!(error = %e, "could not cache the initialize answer");
-            }
+            tracing::debug!(error = %e, "could not cache the initialize answer");
         }
     }
 }
@@ -367,11 +383,9 @@ impl EraMemory for StateCache {
     }
 
     fn remember(&self, modern: bool) {
-        if let Ok(mut s) = self.state.server(&self.key) {
-            s.modern_protocol = modern.then(|| crate::transport::era::detect::LATEST.to_owned());
-            if let Err(e) = self.state.save_server(&self.key, &s) {
-                tracing::debug!(error = %e, "could not remember the server's MCP era");
-            }
+        let era = modern.then(|| crate::transport::era::detect::LATEST.to_owned());
+        if let Err(e) = self.state.update_server(&self.key, |s| s.modern_protocol = era) {
+            tracing::debug!(error = %e, "could not remember the server's MCP era");
         }
     }
 }

@@ -7,9 +7,16 @@
 //! registered one; it answers `GET /callback` with a small page that says
 //! what happened, bounds each request's size and time, serves concurrent
 //! connections (browsers open several), and gives up after an overall
-//! timeout. What counts as a valid callback (`state`, `iss`) is decided by
-//! the caller's check, so requests that fail it are answered and ignored
-//! while the real one can still arrive.
+//! timeout, measured on the wall clock too (a machine that slept past it
+//! does not keep the sign-in open). What counts as a valid callback
+//! (`state`, `iss`) is decided by the caller's check, so requests that fail
+//! it are answered and ignored while the real one can still arrive.
+//!
+//! `GET /start` redirects to the authorization URL of the sign-in it waits
+//! for: a person who closed the tab (or another Tether process that joined
+//! this sign-in) opens the same sign-in again from a loopback URL that
+//! carries nothing secret, and there is still one sign-in, one listener and
+//! one code exchange.
 //!
 //! Any local process, and any web page the browser shows, can reach the
 //! port, so the listener defends itself (§8.3): at most
@@ -40,6 +47,8 @@ use super::AuthError;
 
 /// The path of the redirect URI.
 pub const CALLBACK_PATH: &str = "/callback";
+/// The path that leads to the sign-in's page again.
+pub const START_PATH: &str = "/start";
 /// How long one browser connection may take.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest request head accepted.
@@ -70,6 +79,8 @@ pub enum Verdict {
 pub struct Listener {
     listener: TcpListener,
     port: u16,
+    /// Where `GET /start` leads: the authorization URL.
+    start: Option<Arc<str>>,
 }
 
 impl Listener {
@@ -84,7 +95,11 @@ impl Listener {
             _ => bind(0).await.map_err(|e| listen_error("127.0.0.1", e))?,
         };
         let port = listener.local_addr().map_err(|e| listen_error("127.0.0.1", e))?.port();
-        Ok(Self { listener, port })
+        Ok(Self {
+            listener,
+            port,
+            start: None,
+        })
     }
 
     /// Binds exactly `port` (a user-chosen, strict callback port).
@@ -92,12 +107,26 @@ impl Listener {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
             .await
             .map_err(|e| listen_error(&format!("127.0.0.1:{port} (the callback port you chose)"), e))?;
-        Ok(Self { listener, port })
+        Ok(Self {
+            listener,
+            port,
+            start: None,
+        })
     }
 
     /// The port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Makes `GET /start` lead to `authorization_url`.
+    pub fn set_start(&mut self, authorization_url: &str) {
+        self.start = Some(authorization_url.into());
+    }
+
+    /// The URL of this listener's `/start` page.
+    pub fn start_url(port: u16) -> String {
+        format!("http://127.0.0.1:{port}{START_PATH}")
     }
 
     /// The redirect URI the authorization server sends the browser to.
@@ -111,7 +140,8 @@ impl Listener {
         F: Fn(&HashMap<String, String>) -> Verdict + Send + Sync + 'static,
     {
         let listener = self.listener;
-        serve(|| listener.accept(), self.port, timeout, server_name, check).await
+        let start = self.start;
+        serve(|| listener.accept(), self.port, start, timeout, server_name, check).await
     }
 }
 
@@ -120,6 +150,7 @@ impl Listener {
 async fn serve<A, Fut, F>(
     mut accept: A,
     port: u16,
+    start: Option<Arc<str>>,
     timeout: Duration,
     server_name: &str,
     check: F,
@@ -136,6 +167,10 @@ where
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
+    // Monotonic timers stop while the machine sleeps: the wall clock ends
+    // the wait too.
+    let wall_deadline = std::time::SystemTime::now() + timeout;
+    let mut wall = tokio::time::interval(Duration::from_secs(5));
     loop {
         // A slot first, then a connection: while every slot is taken, new
         // connections wait in the kernel's backlog instead of being read.
@@ -169,12 +204,14 @@ where
                         continue;
                     }
                 };
-                let (check, tx, name) = (check.clone(), tx.clone(), name.clone());
+                let (check, tx, name, start) = (check.clone(), tx.clone(), name.clone(), start.clone());
                 tokio::spawn(async move {
                     let _slot = slot;
                     let service = hyper::service::service_fn(move |req| {
-                        let (check, tx, name) = (check.clone(), tx.clone(), name.clone());
-                        async move { Ok::<_, std::convert::Infallible>(answer(&req, port, &*check, &tx, &name)) }
+                        let (check, tx, name, start) = (check.clone(), tx.clone(), name.clone(), start.clone());
+                        async move {
+                            Ok::<_, std::convert::Infallible>(answer(&req, port, &*check, &tx, &name, start.as_deref()))
+                        }
                     });
                     let conn = hyper::server::conn::http1::Builder::new()
                         .max_buf_size(MAX_HEAD)
@@ -185,13 +222,20 @@ where
                 });
             }
             Some(result) = rx.recv() => return result,
-            () = &mut deadline => {
-                return Err(AuthError::Interaction(format!(
-                    "nobody completed the sign-in in the browser within {} s",
-                    timeout.as_secs()
-                )));
+            () = &mut deadline => return Err(timed_out(timeout)),
+            _ = wall.tick() => {
+                if std::time::SystemTime::now() > wall_deadline {
+                    return Err(timed_out(timeout));
+                }
             }
         }
+    }
+}
+
+/// The error of a sign-in nobody completed in time.
+pub fn timed_out(timeout: Duration) -> AuthError {
+    AuthError::NotCompleted {
+        secs: timeout.as_secs(),
     }
 }
 
@@ -234,6 +278,7 @@ fn answer(
     check: &(dyn Fn(&HashMap<String, String>) -> Verdict + Send + Sync),
     tx: &mpsc::Sender<Result<String, AuthError>>,
     server_name: &str,
+    start: Option<&str>,
 ) -> Response<Full<Bytes>> {
     if let Err(status) = addressed_to_us(req, port) {
         return page(
@@ -241,6 +286,18 @@ fn answer(
             "Wrong address",
             "This is Tether's sign-in listener; it answers only at 127.0.0.1 and localhost.",
         );
+    }
+    if req.method() == hyper::Method::GET
+        && req.uri().path() == START_PATH
+        && let Some(to) = start.and_then(|u| hyper::header::HeaderValue::from_str(u).ok())
+    {
+        let mut resp = page(
+            StatusCode::FOUND,
+            "Signing in",
+            &format!("Continue to sign in to {server_name}."),
+        );
+        resp.headers_mut().insert(hyper::header::LOCATION, to);
+        return resp;
     }
     if req.method() != hyper::Method::GET || req.uri().path() != CALLBACK_PATH {
         return page(
@@ -389,6 +446,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn start_leads_to_the_authorization_page_of_the_sign_in_it_waits_for() {
+        let mut l = Listener::bind(None).await.unwrap();
+        let port = l.port();
+        l.set_start("https://as.example/authorize?state=s1&client_id=c");
+        let task = tokio::spawn(l.wait(Duration::from_secs(5), "x", check));
+        let (s, head) = get(port, "/start").await;
+        assert_eq!(s, 302);
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("location: https://as.example/authorize?state=s1&client_id=c"),
+            "{head}"
+        );
+        assert_eq!(Listener::start_url(port), format!("http://127.0.0.1:{port}/start"));
+        let (s, _) = get(port, "/callback?code=c&state=s1").await;
+        assert_eq!(s, 200);
+        assert_eq!(task.await.unwrap().unwrap(), "c");
+    }
+
+    #[tokio::test]
     async fn the_wait_ends_after_the_timeout() {
         let l = Listener::bind(None).await.unwrap();
         let e = l.wait(Duration::from_millis(100), "x", check).await.unwrap_err();
@@ -515,7 +591,7 @@ mod tests {
                 counted.fetch_add(1, Ordering::Relaxed);
                 std::future::ready(Err(std::io::Error::from_raw_os_error(24)))
             };
-            let result = rt.block_on(serve(accept, 1, Duration::from_millis(500), "x", check));
+            let result = rt.block_on(serve(accept, 1, None, Duration::from_millis(500), "x", check));
             let _ = done_tx.send(result.map_err(|e| e.to_string()));
         });
         let result = done_rx.recv_timeout(Duration::from_secs(3));

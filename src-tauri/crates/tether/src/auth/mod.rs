@@ -91,6 +91,9 @@ pub enum AuthError {
     /// The browser, the callback or the user.
     #[error("{0}")]
     Interaction(String),
+    /// The browser was sent to the sign-in page and nobody came back in time.
+    #[error("nobody completed the sign-in in the browser within {secs} s")]
+    NotCompleted { secs: u64 },
     /// The loopback listener for the redirect (RFC 8252 §7.3) could not be opened.
     #[error("cannot listen on {addr} for the sign-in's redirect")]
     Listen {
@@ -157,14 +160,29 @@ pub trait TokenSource: Send + Sync {
         Box::pin(async { Ok(AfterUnauthorized::SignInRequired) })
     }
 
-    /// Signs in interactively (a browser), once for all callers; resolves
-    /// when done. Sources that cannot say so.
+    /// Signs in because a client's request needs it, once for all callers:
+    /// joins the sign-in open in the browser, or starts one where no person
+    /// has to be asked first; resolves when done. Sources that cannot say
+    /// so.
     fn sign_in(&self) -> BoxFuture<'static, Result<(), AuthError>> {
         Box::pin(async {
             Err(AuthError::SignInRequired(
                 "this server's token cannot be renewed from here".into(),
             ))
         })
+    }
+
+    /// A person asked for a sign-in (the `tether_sign_in` tool): start one
+    /// when none is open and the daily cap allows, and say what became of
+    /// the request, quickly (the sign-in itself goes on).
+    fn request_sign_in(&self) -> BoxFuture<'static, SignInNotice> {
+        Box::pin(async { SignInNotice::Refused("this server's token cannot be renewed from here".into()) })
+    }
+
+    /// Resolves when a usable token is there, whoever obtained it (a sign-in
+    /// this process joined, `tether login`, the app); never opens a browser.
+    fn wait_for_sign_in(&self) -> BoxFuture<'static, Result<(), AuthError>> {
+        self.sign_in()
     }
 
     /// Where a sign-in under way waits: the authorization server's host,
@@ -183,6 +201,18 @@ pub trait TokenSource: Send + Sync {
     fn header(&self) -> TokenHeader {
         TokenHeader::Bearer
     }
+}
+
+/// What became of a person's request for a sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInNotice {
+    /// One was already open in the browser (at the authorization server
+    /// `host`): finish it there.
+    AlreadyOpen { host: Option<String> },
+    /// One was started: the browser opened at `host`.
+    Started { host: Option<String> },
+    /// None was started, for this reason (a sentence that says what to do).
+    Refused(String),
 }
 
 /// Where a token is sent.

@@ -40,6 +40,13 @@ pub(super) struct InstallArgs {
     /// Every client installed on this computer.
     #[arg(long, conflicts_with = "clients")]
     all: bool,
+    /// Let the client talk to the server over HTTP itself, with `tether
+    /// token <name> --header=json` giving it the token (Claude Code's
+    /// headersHelper), instead of running `tether run <name>`. Only for
+    /// clients that can run such a program; with it, the default client is
+    /// claude-code.
+    #[arg(long)]
+    http: bool,
     /// Machine-readable output.
     #[arg(long)]
     pub(super) json: bool,
@@ -130,29 +137,56 @@ pub(super) fn install(args: InstallArgs) -> Result<ExitCode> {
         let found: Vec<McpClient> = McpClient::ALL
             .iter()
             .copied()
-            .filter(|c| clients::is_installed(*c, &platform))
+            .filter(|c| clients::is_installed(*c, &platform) && (!args.http || c.headers_hook()))
             .collect();
         if found.is_empty() {
             bail!("no MCP client was found on this computer; name one with --client");
         }
         found
     } else if args.clients.is_empty() {
-        vec![McpClient::ClaudeDesktop]
+        vec![if args.http {
+            McpClient::ClaudeCode
+        } else {
+            McpClient::ClaudeDesktop
+        }]
     } else {
         args.clients.clone()
     };
-    if let Ok(paths) = paths()
-        && let Ok(file) = Servers::new(&paths.config).load()
-        && !file.servers.contains_key(&args.name)
-    {
-        warn(format!(
-            "no server is named {0:?} yet; add it with `tether add {0} <url>`",
+    let url = Servers::new(&paths()?.config)
+        .load()
+        .ok()
+        .and_then(|mut f| f.servers.remove(&args.name))
+        .map(|c| c.url);
+    let url = match (url, args.http) {
+        (Some(u), _) => Some(u),
+        (None, true) => bail!(
+            "no server is named {0:?}; an HTTP entry needs its URL: add it first with `tether add {0} <url>`",
             args.name
-        ));
-    }
+        ),
+        (None, false) => {
+            warn(format!(
+                "no server is named {0:?} yet; add it with `tether add {0} <url>`",
+                args.name
+            ));
+            None
+        }
+    };
     let mut report = InstallReport::default();
     for id in &targets {
-        match clients::install(*id, &platform, &args.name, &program) {
+        let installed = match (&url, args.http) {
+            (Some(url), true) => clients::install_http(*id, &platform, &args.name, url, &program),
+            _ => clients::install(*id, &platform, &args.name, &program),
+        };
+        match installed {
+            Ok(path) if args.http => {
+                say(format!(
+                    "Added {0} to {1} ({2}) as an HTTP entry: {1} talks to the server itself, and `tether token {0}` gives it a fresh token.",
+                    args.name,
+                    id.name(),
+                    path.display()
+                ));
+                report.installed.push(change(*id, &path));
+            }
             Ok(path) => {
                 say(format!("Added {} to {} ({}).", args.name, id.name(), path.display()));
                 report.installed.push(change(*id, &path));

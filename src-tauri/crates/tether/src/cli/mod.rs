@@ -2,8 +2,9 @@
 //!
 //! One file per group of commands: [`run`] (the bridge Claude Desktop
 //! launches), [`sign_in`] (`add`, `remove`, `login`, `logout`,
-//! `client-metadata`), [`status`], [`clients`] (`install`, `uninstall`,
-//! `import`) and [`doctor`]; what they say goes through [`messages`]. Each
+//! `client-metadata`, and the hidden `sign-in-broker` a bridge starts),
+//! [`status`], [`token`], [`clients`] (`install`, `uninstall`, `import`)
+//! and [`doctor`]; what they say goes through [`messages`]. Each
 //! command reads its flags once into the library's types (for `run`, a
 //! [`run::RunPlan`]), calls the library, and prints.
 //!
@@ -30,6 +31,7 @@ mod messages;
 mod run;
 mod sign_in;
 mod status;
+mod token;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -68,6 +70,14 @@ enum Command {
     Logout(sign_in::NameArgs),
     /// Show the servers, their sign-in and where tokens are kept (masked).
     Status(status::StatusArgs),
+    /// Print a fresh access token (or the header that carries it) for
+    /// scripts and MCP clients that speak HTTP themselves; refreshes it when
+    /// needed, never prints a refresh token, never opens a browser unless
+    /// --sign-in.
+    Token(token::TokenArgs),
+    /// Runs one sign-in in the browser for a bridge, detached from it.
+    #[command(hide = true)]
+    SignInBroker(sign_in::BrokerArgs),
     /// Print the Client ID Metadata Document, to host it yourself.
     ClientMetadata(sign_in::ClientMetadataArgs),
     /// Say why a server's connection or sign-in fails, and how to fix it.
@@ -85,7 +95,7 @@ impl Command {
     /// Whether the person asked for `--json`.
     fn json(&self) -> bool {
         match self {
-            Self::Run(_) | Self::ClientMetadata(_) => false,
+            Self::Run(_) | Self::ClientMetadata(_) | Self::Token(_) | Self::SignInBroker(_) => false,
             Self::Add(a) => a.json,
             Self::Remove(a) | Self::Logout(a) => a.json,
             Self::Login(a) => a.json,
@@ -154,6 +164,8 @@ pub fn main() -> ExitCode {
         Command::Login(args) => quiet(|| sign_in::login(args)),
         Command::Logout(args) => quiet(|| sign_in::logout(args)),
         Command::Status(args) => status::status(args),
+        Command::Token(args) => token::token(args),
+        Command::SignInBroker(args) => sign_in::broker(args),
         Command::ClientMetadata(args) => sign_in::client_metadata(args),
         Command::Doctor(args) => doctor::doctor(args),
         Command::Install(args) => quiet(|| clients::install(args)),

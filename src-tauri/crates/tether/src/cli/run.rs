@@ -5,12 +5,13 @@
 //! settings merged with the command line's (`Profile::run_config`), the
 //! OAuth overrides, the log file and level. Then the plan runs.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use tether::auth::source::Interaction;
+use tether::auth::source::{Broker, Interaction};
 use tether::config::{self, ProtocolMode, RunConfig};
 use tether::logging::{self, LogOptions};
 use tether::profile::{OAuthOverrides, Profile, RunSettings};
@@ -97,6 +98,31 @@ pub(super) struct OAuthArgs {
 }
 
 impl OAuthArgs {
+    /// These flags as arguments again, for the sign-in broker a bridge
+    /// starts (values that name secrets name them, never hold them: a
+    /// literal client secret was refused already).
+    pub(super) fn argv(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
+        let mut flag = |name: &str, value: Option<&String>| {
+            if let Some(v) = value {
+                a.push(format!("--{name}={v}").into());
+            }
+        };
+        let s = &self.settings;
+        flag("client-id", s.client_id.as_ref());
+        flag("client-secret-env", s.client_secret_env.as_ref());
+        flag("client-metadata-url", s.client_metadata_url.as_ref());
+        flag("resource", s.resource.as_ref());
+        flag("scope", s.scope.as_ref());
+        flag("static-oauth-client-info", self.static_oauth_client_info.as_ref());
+        flag(
+            "static-oauth-client-metadata",
+            self.static_oauth_client_metadata.as_ref(),
+        );
+        a.push(format!("--auth-timeout={}", self.auth_timeout).into());
+        a
+    }
+
     /// The overrides these flags make, secrets read from the environment
     /// (or a file), never from the command line.
     pub(super) fn overrides(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<OAuthOverrides> {
@@ -183,6 +209,7 @@ impl RunPlan {
     pub(super) fn new(args: RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
         let paths = paths()?;
         let profile = Profile::resolve(&args.server, &paths)?;
+        let broker = broker_for(&args.server, args.callback_port, &args.oauth);
         let settings = RunSettings {
             headers: args.connection.headers,
             header_file: args.header_file,
@@ -198,6 +225,7 @@ impl RunPlan {
         let user_sends_authorization = config.headers.iter().any(|(n, _)| n == reqwest::header::AUTHORIZATION);
         let mut overrides = args.oauth.overrides(env)?;
         overrides.callback_port = args.callback_port.or(overrides.callback_port);
+        overrides.broker = broker;
         let level = profile.log_level(args.debug).filter();
         let log = LogOptions {
             stderr: (!args.silent).then_some(level),
@@ -242,6 +270,24 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode> {
     // A blocking stdin read (on a terminal) may still be pending; exiting the process
     // ends it, where returning would wait on nothing useful.
     std::process::exit(0)
+}
+
+/// The sign-in broker a bridge starts: this program, `sign-in-broker`, the
+/// server as the bridge was given it and its OAuth flags. A bridge that
+/// cannot name its own program signs in itself.
+fn broker_for(server: &str, callback_port: Option<u16>, oauth: &OAuthArgs) -> Broker {
+    let Ok(program) = std::env::current_exe() else {
+        return Broker::InProcess;
+    };
+    // `--server=`: one argument, so a name can never be read as a flag.
+    let mut server_arg = OsString::from("--server=");
+    server_arg.push(server);
+    let mut args: Vec<OsString> = vec!["sign-in-broker".into(), server_arg];
+    if let Some(p) = callback_port {
+        args.push(format!("--callback-port={p}").into());
+    }
+    args.extend(oauth.argv());
+    Broker::Detached { program, args }
 }
 
 /// Parses sizes such as `20MiB`, `500KB`, `1048576`.

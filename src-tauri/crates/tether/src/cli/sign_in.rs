@@ -1,5 +1,7 @@
 //! `tether add`, `remove`, `login`, `logout` and `client-metadata`: a
-//! server's identity and sign-in, as `gh auth` does it.
+//! server's identity and sign-in, as `gh auth` does it; and the hidden
+//! `sign-in-broker`, the detached process a bridge starts to run a browser
+//! sign-in that outlives it.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -8,10 +10,12 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use tether::auth::source::Interaction;
 use tether::contract::Done;
+use tether::logging::{self, LogOptions};
 use tether::manage::{self, Registration, TokenChange};
 use tether::profile::{OAuthOverrides, Profile, secrets_for};
 use tether::servers::{AuthKind, ServerConfig};
 use tether::store::secrets::Secret;
+use tether::store::sign_in::Starter;
 
 use super::messages::{print, print_json, say, warn};
 use super::run::OAuthArgs;
@@ -80,6 +84,36 @@ pub(super) struct LoginArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub(super) json: bool,
+}
+
+/// `tether sign-in-broker`: not for people; a bridge starts it, detached.
+#[derive(Args)]
+pub(super) struct BrokerArgs {
+    /// The server, as the bridge was given it (a name or a URL).
+    #[arg(long)]
+    server: String,
+    /// Who asked: automatic (a client's request), tool (the sign-in tool).
+    #[arg(long, value_parser = parse_starter)]
+    by: Starter,
+    /// The token serial the bridge saw: a newer token means another process
+    /// signed in meanwhile, and nothing is done.
+    #[arg(long, default_value_t = 0)]
+    seen: u64,
+    /// The server's WWW-Authenticate challenge the bridge met.
+    #[arg(long)]
+    challenge: Option<String>,
+    /// Scopes a step-up asked for, space-separated.
+    #[arg(long)]
+    step_up: Option<String>,
+    /// The bridge's fixed callback port.
+    #[arg(long)]
+    callback_port: Option<u16>,
+    #[command(flatten)]
+    oauth: OAuthArgs,
+}
+
+fn parse_starter(s: &str) -> Result<Starter, String> {
+    Starter::parse(s).ok_or_else(|| format!("{s:?} is not automatic, tool or person"))
 }
 
 #[derive(Args)]
@@ -276,6 +310,39 @@ pub(super) fn login(args: LoginArgs) -> Result<ExitCode> {
         anyhow::Ok(())
     })?;
     done(args.json, &profile.key, format!("Signed in to {}.", profile.label))
+}
+
+/// Runs one sign-in in the browser as its broker, logging to the server's
+/// log file only (nobody reads its stderr), and exits when it ends.
+pub(super) fn broker(args: BrokerArgs) -> Result<ExitCode> {
+    let paths = paths()?;
+    let profile = Profile::resolve(&args.server, &paths)?;
+    let level = profile.log_level(false).filter();
+    logging::init(&LogOptions {
+        stderr: None,
+        file: Some((profile.log_file(), level)),
+    });
+    let span = tracing::info_span!("sign-in", pid = std::process::id());
+    let _entered = span.enter();
+    let mut overrides = args.oauth.overrides(&env)?;
+    overrides.callback_port = args.callback_port.or(overrides.callback_port);
+    let result = runtime()?.block_on(async {
+        let source = profile.oauth_source(&overrides, Interaction::Browser).await?;
+        match args.challenge.as_deref() {
+            Some(c) => source.set_challenge(tether::auth::challenge::parse([c])),
+            None => source.set_challenge(tether::probe::challenge(&profile.url).await),
+        }
+        if let Some(scopes) = &args.step_up {
+            let scopes: Vec<String> = scopes.split_ascii_whitespace().map(str::to_owned).collect();
+            source.ask_for_scopes(&scopes);
+        }
+        anyhow::Ok(source.run_broker(args.by, args.seen, None).await?)
+    });
+    match result {
+        Ok(end) => tracing::info!(?end, "the sign-in is over"),
+        Err(e) => tracing::warn!("the sign-in ended without a token: {e:#}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(super) fn logout(args: NameArgs) -> Result<ExitCode> {

@@ -3,11 +3,23 @@
 //!
 //! Owns which file each client reads ([`paths`]), the shape of a Tether
 //! entry in it (a stdio entry: the absolute path of the `tether` binary and
-//! `["run", "<name>"]`, never a secret), and adding, finding and removing
-//! that entry while every other key, entry, comment and the formatting stay
-//! as they were ([`jsonc`]). Also the import of existing `npx mcp-remote`
-//! entries ([`import`]), deleting mcp-remote's token cache on request
-//! ([`mcp_auth`]) and restarting Claude Desktop after a change
+//! `["run", "<name>"]`, never a secret; or, for a client that can run a
+//! program for a server's headers, an HTTP entry: the server's URL and
+//! `tether token <name> --header=json` as that program, so the client talks
+//! to the server itself while Tether owns the sign-in and the refresh), and
+//! adding, finding and removing that entry while every other key, entry,
+//! comment and the formatting stay as they were ([`jsonc`]).
+//!
+//! Which clients have such a hook (landscape.md §2, their documentation,
+//! December 2026): Claude Code's `headersHelper` (a command whose stdout is
+//! a JSON object of headers, run before it connects). The others read
+//! headers only as text in their config, with at most `${env:VAR}` (Cursor,
+//! Windsurf, VS Code, which also prompts for `${input:…}`) or nothing
+//! (Zed, Cline); Claude Desktop's file takes stdio servers only. A token
+//! written there would be a secret in a file, and dead within the hour:
+//! those clients keep the stdio entry. Also the import of existing `npx
+//! mcp-remote` entries ([`import`]), deleting mcp-remote's token cache on
+//! request ([`mcp_auth`]) and restarting Claude Desktop after a change
 //! ([`restart`]). The CLI (`tether install|uninstall|import`) and the tray
 //! app are thin layers over these functions.
 
@@ -108,6 +120,13 @@ impl McpClient {
         }
     }
 
+    /// Whether the client can run a program for a server's headers before
+    /// it connects (Claude Code's `headersHelper`), so Tether can give it
+    /// an HTTP entry whose token `tether token` supplies.
+    pub fn headers_hook(self) -> bool {
+        matches!(self, McpClient::ClaudeCode)
+    }
+
     /// The `type` a stdio entry carries, for clients that want one.
     fn stdio_type(self) -> Option<&'static str> {
         match self {
@@ -158,6 +177,10 @@ pub enum ClientsError {
     BadName(String),
     #[error("the path of the tether program must be absolute and readable as text, not {0:?}")]
     BadCommand(PathBuf),
+    #[error(
+        "{0} cannot run a program for a server's headers (it reads them as text only), so it cannot get a direct HTTP entry whose token Tether renews; give it the stdio entry (without --http)"
+    )]
+    NoHeadersHook(McpClient),
     #[error("Claude Desktop was not found: {0}")]
     ClaudeNotFound(String),
     #[error("could not restart Claude Desktop: {0}")]
@@ -203,6 +226,134 @@ pub fn install(id: McpClient, p: &Platform, name: &str, sidecar: &Path) -> Resul
     })?;
     expire_backups(p, BACKUP_MAX_AGE);
     Ok(path)
+}
+
+/// Adds (or updates) the HTTP entry `name` in `id`'s config: the server's
+/// `url`, with `sidecar`'s `tether token <name> --header=json` as the
+/// command that gives the client its headers. Only for a client with such a
+/// hook ([`McpClient::headers_hook`]). Returns the file.
+pub fn install_http(
+    id: McpClient,
+    p: &Platform,
+    name: &str,
+    url: &str,
+    sidecar: &Path,
+) -> Result<PathBuf, ClientsError> {
+    crate::servers::check_name(name).map_err(|_| ClientsError::BadName(name.to_owned()))?;
+    if !id.headers_hook() {
+        return Err(ClientsError::NoHeadersHook(id));
+    }
+    let command = command_text(sidecar)?;
+    let path = config_path(id, p).ok_or(ClientsError::NoConfigPath(id))?;
+    let fields = vec![
+        ("type", json!("http")),
+        ("url", json!(url)),
+        ("headersHelper", json!(headers_helper(p.os, &command, name))),
+    ];
+    jsonc::edit(&path, id.dialect(), &[], |root| {
+        let servers = servers_object(root, id, &path)?;
+        Ok(((), put_fields(&servers, name, &fields, STDIO_KEYS)))
+    })?;
+    Ok(path)
+}
+
+/// The headers helper of server `name`: `sidecar token <name>
+/// --header=json`, the program quoted for the shell the client runs it
+/// with (sh, or cmd on Windows).
+pub fn headers_helper(os: Os, sidecar: &str, name: &str) -> String {
+    // A backslash is a path separator to cmd, an escape to sh.
+    let plain = sidecar
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:".contains(c) || (c == '\\' && os == Os::Windows));
+    let program = if plain {
+        sidecar.to_owned()
+    } else if os == Os::Windows {
+        format!("\"{sidecar}\"")
+    } else {
+        format!("'{}'", sidecar.replace('\'', "'\\''"))
+    };
+    format!("{program} token {name} --header=json")
+}
+
+/// The program and server of a Tether headers helper (`<program> token
+/// <name> --header…`), quoted or not.
+fn parse_headers_helper(helper: &str) -> Option<(String, String)> {
+    let helper = helper.trim_start();
+    let (program, rest) = if let Some(quoted) = helper.strip_prefix('"') {
+        let end = quoted.find('"')?;
+        (quoted[..end].to_owned(), &quoted[end + 1..])
+    } else if helper.starts_with('\'') {
+        // sh's single quotes, with '\'' for a quote inside.
+        let mut program = String::new();
+        let mut rest = helper;
+        loop {
+            let inner = rest.strip_prefix('\'')?;
+            let end = inner.find('\'')?;
+            program.push_str(&inner[..end]);
+            rest = &inner[end + 1..];
+            match rest.strip_prefix("\\'") {
+                Some(r) => {
+                    program.push('\'');
+                    rest = r;
+                }
+                None => break,
+            }
+        }
+        (program, rest)
+    } else {
+        let end = helper.find(char::is_whitespace)?;
+        (helper[..end].to_owned(), &helper[end..])
+    };
+    let mut words = rest.split_whitespace();
+    (words.next()? == "token").then_some(())?;
+    let server = words.next()?.to_owned();
+    words.next()?.starts_with("--header").then_some(())?;
+    Some((program, server))
+}
+
+/// The kind of a Tether entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    /// `tether run <name>` over stdio.
+    Stdio,
+    /// The client talks HTTP to the server, with `tether token` as its
+    /// headers helper.
+    Http,
+}
+
+/// The entries in `id`'s config that run `sidecar`, by name, with their
+/// kind (empty when it has none or cannot be read).
+pub fn entry_kinds_running(
+    id: McpClient,
+    p: &Platform,
+    sidecar: &Path,
+) -> std::collections::BTreeMap<String, EntryKind> {
+    let Some(path) = config_path(id, p) else {
+        return Default::default();
+    };
+    let Ok(Some(doc)) = jsonc::read(&path, id.dialect()) else {
+        return Default::default();
+    };
+    doc.get(id.servers_key())
+        .and_then(Value::as_object)
+        .map(|servers| {
+            servers
+                .iter()
+                .filter_map(|(k, v)| {
+                    let (command, server) = tether_entry(v)?;
+                    (&server == k && same_program(&command, sidecar)).then(|| {
+                        let kind = if v.get("headersHelper").is_some() {
+                            EntryKind::Http
+                        } else {
+                            EntryKind::Stdio
+                        };
+                        (k.clone(), kind)
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Deletes the backups (`<config>.tether-backup`) of every client's config
@@ -285,24 +436,7 @@ pub fn uninstall(id: McpClient, p: &Platform, name: &str) -> Result<bool, Client
 /// once (empty when it has none or cannot be read): [`has_entry`] for every
 /// server at the cost of one read.
 pub fn entries_running(id: McpClient, p: &Platform, sidecar: &Path) -> std::collections::BTreeSet<String> {
-    let Some(path) = config_path(id, p) else {
-        return Default::default();
-    };
-    let Ok(Some(doc)) = jsonc::read(&path, id.dialect()) else {
-        return Default::default();
-    };
-    doc.get(id.servers_key())
-        .and_then(Value::as_object)
-        .map(|servers| {
-            servers
-                .iter()
-                .filter(|(k, v)| {
-                    tether_entry(v).is_some_and(|(command, server)| &server == *k && same_program(&command, sidecar))
-                })
-                .map(|(k, _)| k.clone())
-                .collect()
-        })
-        .unwrap_or_default()
+    entry_kinds_running(id, p, sidecar).into_keys().collect()
 }
 
 /// The names of the Tether entries in `id`'s config (empty when it has
@@ -328,8 +462,12 @@ pub fn tether_entries(id: McpClient, p: &Platform) -> Vec<String> {
 
 /// An entry's command and server name when it has the shape of a Tether
 /// entry (`args` starting with `run <name>`; Zed's older
-/// `{"command": {"path", "args"}}` too).
+/// `{"command": {"path", "args"}}` too; or an HTTP entry whose
+/// `headersHelper` is `tether token <name> --header…`).
 fn tether_entry(entry: &Value) -> Option<(String, String)> {
+    if let Some(helper) = entry.get("headersHelper").and_then(Value::as_str) {
+        return parse_headers_helper(helper);
+    }
     let (command, args) = match entry.get("command")? {
         Value::String(c) => (c.clone(), entry.get("args")?),
         Value::Object(o) => (o.get("path")?.as_str()?.to_owned(), o.get("args")?),
@@ -435,6 +573,54 @@ fn named_once(obj: &CstObject, names: &[&str], what: &str, path: &Path) -> Resul
 
 /// The keys of a remote entry that a stdio entry must not keep.
 const REMOTE_KEYS: &[&str] = &["url", "serverUrl", "headers", "headersHelper", "oauth", "transportType"];
+/// The keys of a stdio entry that an HTTP entry must not keep (and the
+/// static headers and OAuth settings it must not have beside the helper).
+const STDIO_KEYS: &[&str] = &[
+    "command",
+    "args",
+    "env",
+    "cwd",
+    "headers",
+    "oauth",
+    "serverUrl",
+    "transportType",
+];
+
+/// Writes `fields` into the entry `key` (created when missing), keeping its
+/// other keys (`disabled`, `autoApprove`, …) but removing `drop`. Returns
+/// whether anything changed.
+fn put_fields(servers: &CstObject, key: &str, fields: &[(&str, Value)], drop: &[&str]) -> bool {
+    let new_entry = || CstInputValue::Object(fields.iter().map(|(k, v)| ((*k).to_owned(), jsonc::input(v))).collect());
+    let Some(prop) = servers.get(key) else {
+        servers.append(key, new_entry());
+        return true;
+    };
+    let Some(entry) = prop.value().and_then(|v| v.as_object()) else {
+        prop.set_value(new_entry());
+        return true;
+    };
+    let mut changed = false;
+    for (k, v) in fields {
+        match entry.get(k) {
+            Some(p) if p.value().and_then(|n| n.to_serde_value()).as_ref() == Some(v) => {}
+            Some(p) => {
+                p.set_value(jsonc::input(v));
+                changed = true;
+            }
+            None => {
+                entry.append(k, jsonc::input(v));
+                changed = true;
+            }
+        }
+    }
+    for k in drop {
+        if let Some(p) = entry.get(k) {
+            p.remove();
+            changed = true;
+        }
+    }
+    changed
+}
 
 /// Writes Tether's entry for `server` under `key` (renaming the entry found
 /// under `old_key` when it differs), keeping the entry's other keys

@@ -553,6 +553,145 @@ fn an_imported_entry_with_an_unusable_name_is_renamed_in_place() {
 }
 
 #[test]
+fn claude_code_gets_an_http_entry_whose_headers_helper_is_tether_token() {
+    let home = Home::new("http-entry");
+    home.put(McpClient::ClaudeCode, &fixture("claude_code.json"));
+    let path = install_http(
+        McpClient::ClaudeCode,
+        &home.platform,
+        "linear",
+        "https://mcp.linear.app/mcp",
+        Path::new(SIDECAR),
+    )
+    .unwrap();
+    assert_eq!(path, home.path(McpClient::ClaudeCode));
+    let doc = home.read(McpClient::ClaudeCode);
+    assert_eq!(
+        doc["mcpServers"]["linear"],
+        json!({
+            "type": "http",
+            "url": "https://mcp.linear.app/mcp",
+            "headersHelper": "/opt/Tether/tether token linear --header=json"
+        })
+    );
+    // Everything else in the 100 kB state file stays.
+    assert_eq!(doc["numStartups"], 42);
+    assert_eq!(doc["mcpServers"]["sentry"]["url"], "https://mcp.sentry.dev/mcp");
+    assert!(
+        doc["projects"]["/home/ann/src/app"]["hasTrustDialogAccepted"]
+            .as_bool()
+            .unwrap()
+    );
+    // It is Tether's own entry: found, listed as HTTP, and removable.
+    assert!(has_entry(
+        McpClient::ClaudeCode,
+        &home.platform,
+        "linear",
+        Path::new(SIDECAR)
+    ));
+    let kinds = entry_kinds_running(McpClient::ClaudeCode, &home.platform, Path::new(SIDECAR));
+    assert_eq!(kinds.get("linear"), Some(&EntryKind::Http));
+    assert!(uninstall(McpClient::ClaudeCode, &home.platform, "linear").unwrap());
+    assert!(home.read(McpClient::ClaudeCode)["mcpServers"].get("linear").is_none());
+}
+
+#[test]
+fn switching_an_entry_between_stdio_and_http_leaves_none_of_the_other_kind_s_keys() {
+    let home = Home::new("http-switch");
+    install(McpClient::ClaudeCode, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    install_http(
+        McpClient::ClaudeCode,
+        &home.platform,
+        "linear",
+        "https://mcp.linear.app/mcp",
+        Path::new(SIDECAR),
+    )
+    .unwrap();
+    let entry = home.read(McpClient::ClaudeCode)["mcpServers"]["linear"].clone();
+    assert!(entry.get("command").is_none() && entry.get("args").is_none(), "{entry}");
+    assert_eq!(entry["type"], "http");
+    install(McpClient::ClaudeCode, &home.platform, "linear", Path::new(SIDECAR)).unwrap();
+    let entry = home.read(McpClient::ClaudeCode)["mcpServers"]["linear"].clone();
+    assert_eq!(
+        entry,
+        json!({"type": "stdio", "command": SIDECAR, "args": ["run", "linear"]})
+    );
+    let kinds = entry_kinds_running(McpClient::ClaudeCode, &home.platform, Path::new(SIDECAR));
+    assert_eq!(kinds.get("linear"), Some(&EntryKind::Stdio));
+}
+
+#[test]
+fn clients_without_a_headers_hook_are_refused_an_http_entry_and_their_file_is_untouched() {
+    let home = Home::new("http-refused");
+    for id in McpClient::ALL.iter().copied().filter(|c| !c.headers_hook()) {
+        let e = install_http(
+            id,
+            &home.platform,
+            "linear",
+            "https://x.example/mcp",
+            Path::new(SIDECAR),
+        )
+        .unwrap_err();
+        assert!(matches!(e, ClientsError::NoHeadersHook(c) if c == id), "{e}");
+        assert!(
+            e.to_string().contains("cannot run a program for a server's headers"),
+            "{e}"
+        );
+        assert!(!home.path(id).exists(), "{id}: nothing written");
+    }
+    assert_eq!(
+        McpClient::ALL.iter().filter(|c| c.headers_hook()).collect::<Vec<_>>(),
+        [&McpClient::ClaudeCode]
+    );
+}
+
+#[test]
+fn a_headers_helper_quotes_a_program_path_for_the_shell_and_reads_back() {
+    for (os, program, want) in [
+        (
+            Os::Linux,
+            "/opt/Tether/tether",
+            "/opt/Tether/tether token s --header=json",
+        ),
+        (
+            Os::MacOs,
+            "/Applications/My Apps/Tether.app/Contents/MacOS/tether",
+            "'/Applications/My Apps/Tether.app/Contents/MacOS/tether' token s --header=json",
+        ),
+        (
+            Os::Linux,
+            "/home/o'neil/tether",
+            "'/home/o'\\''neil/tether' token s --header=json",
+        ),
+        (
+            Os::Windows,
+            r"C:\Users\Ann\AppData\Local\Tether\tether.exe",
+            r"C:\Users\Ann\AppData\Local\Tether\tether.exe token s --header=json",
+        ),
+        (
+            Os::Windows,
+            r"C:\Program Files\Tether\tether.exe",
+            r#""C:\Program Files\Tether\tether.exe" token s --header=json"#,
+        ),
+        (
+            Os::Linux,
+            r"/tmp/back\slash/tether",
+            r"'/tmp/back\slash/tether' token s --header=json",
+        ),
+    ] {
+        let helper = headers_helper(os, program, "s");
+        assert_eq!(helper, want, "{os:?} {program}");
+        assert_eq!(
+            parse_headers_helper(&helper),
+            Some((program.to_owned(), "s".to_owned())),
+            "{helper}"
+        );
+    }
+    assert_eq!(parse_headers_helper("/usr/bin/get-token.sh"), None, "not Tether's");
+    assert_eq!(parse_headers_helper("/opt/tether run s"), None);
+}
+
+#[test]
 fn backups_older_than_thirty_days_go_when_tether_next_edits_a_config() {
     let h = Home::new("expire");
     let day = std::time::Duration::from_secs(86_400);

@@ -45,6 +45,10 @@ pub struct ServerStatus {
     pub stored_in: Option<String>,
     /// What the server's bridge last reported.
     pub bridge: Option<Status>,
+    /// The state as the tray shows it (`overview::decide`): "needs-sign-in"
+    /// when a sign-in waits for a person, "signing-in" while one is open.
+    #[serde(flatten)]
+    pub state: crate::overview::ServerState,
 }
 
 /// The servers `tether status` shows: `only`, else every named server, then
@@ -114,6 +118,7 @@ pub async fn server_status(profile: &Profile) -> Result<ServerStatus, ManageErro
             .or(static_token.as_ref().map(|t| text::mask(t.expose()))),
         stored_in: held.then(|| profile.secrets.describe()),
         bridge,
+        state: crate::overview::server_state(&state, &profile.key, profile.config.auth),
     })
 }
 
@@ -135,6 +140,13 @@ impl fmt::Display for ServerStatus {
                 writeln!(f, "  signed in, token {token} ({expires})")?;
             }
             (AuthKind::Oauth, false) => writeln!(f, "  not signed in: `tether login {}`", self.name)?,
+        }
+        match (&self.state, self.signed_in) {
+            (crate::overview::ServerState::SigningIn, _) => writeln!(f, "  a sign-in is open in the browser")?,
+            (crate::overview::ServerState::NeedsSignIn, true) => {
+                writeln!(f, "  needs you to sign in again: `tether login {}`", self.name)?;
+            }
+            _ => {}
         }
         for (label, value) in [
             ("issuer", &self.issuer),
@@ -179,6 +191,7 @@ mod tests {
             access_token: Some("eyJh…sig".into()),
             stored_in: Some("Secret Service".into()),
             bridge: None,
+            state: crate::overview::ServerState::Ready,
         }
     }
 
@@ -197,5 +210,18 @@ mod tests {
         assert!(text.contains("not signed in: `tether login linear`"), "{text}");
         let text = row(AuthKind::Bearer, false).to_string();
         assert!(text.contains("static token missing"), "{text}");
+    }
+
+    #[test]
+    fn a_token_still_stored_whose_sign_in_waits_for_a_person_says_to_sign_in_again() {
+        let mut r = row(AuthKind::Oauth, true);
+        r.state = crate::overview::ServerState::NeedsSignIn;
+        let text = r.to_string();
+        assert!(
+            text.contains("needs you to sign in again: `tether login linear`"),
+            "{text}"
+        );
+        r.state = crate::overview::ServerState::SigningIn;
+        assert!(r.to_string().contains("a sign-in is open in the browser"));
     }
 }

@@ -58,6 +58,17 @@ impl ServerLock {
     }
 }
 
+/// Whether a process holds the lock of `server` in `dir` now. The look
+/// takes the lock for an instant when it is free: a process about to take
+/// it must wait a little (`ServerLock::acquire` polls), never try once.
+pub fn is_held(dir: &Path, server: &str) -> bool {
+    let path = dir.join(format!("{}.lock", file_stem(server)));
+    let Ok(file) = OpenOptions::new().write(true).open(&path) else {
+        return false; // never taken
+    };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
 /// A short lock on one of Tether's shared files, taken by a blocking call
 /// (its holder only reads and writes one small file).
 #[derive(Debug)]

@@ -15,7 +15,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::files::{FileError, file_stem, read_json, write_json};
+use super::lock::FileLock;
 use super::oauth::{AuthServer, RegisteredClient};
+
+/// How long a change to a server's facts waits for another's.
+const FACTS_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long saving a client record may wait for another process's.
 const CLIENTS_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -144,6 +148,11 @@ impl StateDir {
         self.root.join("locks")
     }
 
+    /// The servers' sign-in boards and broker locks.
+    pub fn sign_ins(&self) -> super::sign_in::SignIns {
+        super::sign_in::SignIns::new(&self.root)
+    }
+
     fn server_path(&self, key: &str) -> PathBuf {
         self.root.join("servers").join(format!("{}.json", file_stem(key)))
     }
@@ -162,7 +171,25 @@ impl StateDir {
         Ok(read_json(&self.server_path(key))?.unwrap_or_default())
     }
 
-    /// Saves the facts about server `key`.
+    /// Changes the facts about server `key` with `change`, read and written
+    /// under a short lock on them: a bridge remembering the server's era, a
+    /// sign-in broker saving a token and the cache of `initialize` write the
+    /// same file, and a plain read-then-write would lose one of them.
+    pub fn update_server<R>(&self, key: &str, change: impl FnOnce(&mut ServerFacts) -> R) -> Result<R, FileError> {
+        let path = self.server_path(key);
+        let _held = FileLock::blocking(&self.locks(), &format!("{key}.facts"), FACTS_LOCK_WAIT).map_err(|e| {
+            FileError::Write {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            }
+        })?;
+        let mut facts = self.server(key)?;
+        let result = change(&mut facts);
+        write_json(&path, &facts)?;
+        Ok(result)
+    }
+
+    /// Saves the facts about server `key` whole (a server registered anew).
     pub fn save_server(&self, key: &str, state: &ServerFacts) -> Result<(), FileError> {
         write_json(&self.server_path(key), state)
     }
@@ -252,6 +279,34 @@ impl StateDir {
 mod tests {
     use super::*;
     use crate::store::oauth::{AuthMethod, RegistrationKind};
+
+    #[test]
+    fn two_writers_changing_different_facts_at_once_lose_neither_change() {
+        let root = std::env::temp_dir().join(format!("tether-state-race-{}", std::process::id()));
+        let dir = StateDir::new(&root);
+        // What a bridge (the era it learnt) and a sign-in broker (a token's
+        // serial) do to the same file at the same time.
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..40 {
+                        dir.update_server("srv", |s| match w {
+                            0 => s.token_serial += 1,
+                            _ => s.callback_port = Some(s.callback_port.unwrap_or(0) + 1),
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let facts = dir.server("srv").unwrap();
+        assert_eq!((facts.token_serial, facts.callback_port), (40, Some(40)));
+        std::fs::remove_dir_all(&root).ok();
+    }
 
     #[test]
     fn server_facts_and_clients_round_trip_and_are_keyed_by_issuer() {

@@ -49,8 +49,9 @@ use futures_util::future::Shared;
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info, warn};
 
+use crate::auth::AuthError;
 use crate::config::{ProtocolMode, TransportMode};
-use crate::jsonrpc::{self, Kind, Message};
+use crate::jsonrpc::{self, Message};
 pub use era::EraMemory;
 use era::Modern;
 use http::{Http, TransportError};
@@ -269,10 +270,23 @@ impl Remote {
             return first;
         };
         info!(server = %auth.label(), "sign-in needed; waiting for it");
+        let shown_url = || self.http.shown_url().to_owned();
         match tokio::time::timeout(self.sign_in_wait, auth.sign_in()).await {
             Ok(Ok(())) => self.send_once(msg, awaiting).await,
+            // No sign-in may start without a person (or the one open was not
+            // completed): `initialize` is answered by the bridge, which waits
+            // for a person to sign in; other requests hear what to do.
+            Ok(Err(AuthError::SignInRequired(detail))) if msg.is_initialize() => {
+                info!(server = %auth.label(), "{detail}");
+                self.enter_pending(msg).await;
+                Ok(())
+            }
+            Ok(Err(AuthError::SignInRequired(detail))) => Err(TransportError::SignInRequired {
+                url: shown_url(),
+                detail,
+            }),
             Ok(Err(e)) => Err(TransportError::Auth {
-                url: self.http.shown_url().to_owned(),
+                url: shown_url(),
                 detail: e.to_string(),
             }),
             Err(_) if msg.is_initialize() => {
@@ -280,7 +294,7 @@ impl Remote {
                 Ok(())
             }
             Err(_) => Err(TransportError::SignInRequired {
-                url: self.http.shown_url().to_owned(),
+                url: shown_url(),
                 detail: match auth.sign_in_hint() {
                     Some(host) => {
                         format!("finish signing in in the browser (at {host}), or run `tether login` in a terminal")
@@ -312,12 +326,14 @@ impl Remote {
         }
         let this = Arc::clone(self);
         tokio::spawn(async move {
+            // A token, whoever obtains it: the sign-in this bridge joined,
+            // one the sign-in tool starts, `tether login`, the app.
             let signed_in = match this.http.auth() {
-                Some(auth) => auth.sign_in().await,
+                Some(auth) => auth.wait_for_sign_in().await,
                 None => Ok(()),
             };
             if let Err(e) = signed_in {
-                warn!(error = %e, "sign-in failed; the sign-in tool starts another");
+                warn!(error = %e, "cannot wait for the sign-in; the sign-in tool waits again");
                 this.finishing.store(false, Ordering::Release);
                 return;
             }
@@ -353,20 +369,37 @@ impl Remote {
 
     /// Answers `msg` from the pending state; false when not pending.
     async fn answer_if_pending(self: &Arc<Self>, msg: &Message) -> bool {
-        let answer = {
+        {
             let mut guard = lock(&self.pending);
             let Some(p) = guard.as_mut() else { return false };
             if msg.is_initialized_notification() {
                 p.initialized = Some(msg.clone());
                 return true;
             }
-            let hint = self.http.auth().and_then(|a| a.sign_in_hint());
-            p.answer(msg, hint.as_deref())
-        };
-        if matches!(msg.parts.as_slice(), [Kind::Request { method, .. }] if method == "tools/call") {
-            // The sign-in tool: start a sign-in again if the last one failed.
-            self.finish_pending_later();
         }
+        // The sign-in tool: a person asks, through the model, for the page.
+        let notice = match (pending::calls_sign_in_tool(msg), self.http.auth()) {
+            (true, Some(auth)) => Some(auth.request_sign_in().await),
+            _ => None,
+        };
+        let answer = {
+            let guard = lock(&self.pending);
+            match guard.as_ref() {
+                Some(p) => {
+                    let hint = self.http.auth().and_then(|a| a.sign_in_hint());
+                    p.answer(msg, hint.as_deref(), notice.as_ref())
+                }
+                // Signed in while the tool asked: the session is being
+                // started again; this answer says so.
+                None if notice.is_some() => {
+                    let label = self.http.auth().map_or_else(|| "the server".to_owned(), |a| a.label());
+                    msg.request_ids().next().map(|id| pending::signed_in_answer(id, &label))
+                }
+                None => return false,
+            }
+        };
+        // Waiting again, if the last wait ended.
+        self.finish_pending_later();
         if let Some(a) = answer.and_then(|a| jsonrpc::parse(a).ok()) {
             self.replies.deliver(a).await;
         }

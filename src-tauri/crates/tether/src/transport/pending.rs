@@ -6,8 +6,10 @@
 //! `initialize` itself: with the server's own answer from the last
 //! successful connection when there is one, else a minimal one that offers
 //! tools. Until the sign-in completes, `tools/list` offers a single tool that
-//! says what to do (and opens the browser again when called), listings are
-//! empty and `ping` is answered. When the sign-in completes, the bridge
+//! says what to do (calling it asks for the sign-in page: the one open is
+//! named, else one is started, within the daily cap), listings are empty
+//! and `ping` is answered. When a sign-in completes (whoever ran it: this
+//! bridge's, another's, `tether login`, the app), the bridge
 //! replays the client's own `initialize` to the server and sends
 //! `notifications/tools/list_changed` (and the prompts and resources ones the
 //! server supports), so the client lists the real tools (MCP 2025-11-25
@@ -16,6 +18,7 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::auth::SignInNotice;
 use crate::jsonrpc::{self, Id, Kind, Message};
 
 /// The name of the tool offered while sign-in is pending.
@@ -57,8 +60,9 @@ impl Pending {
     }
 
     /// The answer to a request while pending; `hint` is where the sign-in
-    /// waits (the authorization server's host).
-    pub fn answer(&self, msg: &Message, hint: Option<&str>) -> Option<Bytes> {
+    /// waits (the authorization server's host); `notice` what became of the
+    /// sign-in tool's request, when it was called.
+    pub fn answer(&self, msg: &Message, hint: Option<&str>, notice: Option<&SignInNotice>) -> Option<Bytes> {
         let [Kind::Request { id, method }] = msg.parts.as_slice() else {
             return None;
         };
@@ -68,7 +72,7 @@ impl Pending {
             "prompts/list" => json!({ "prompts": [] }),
             "resources/list" => json!({ "resources": [] }),
             "resources/templates/list" => json!({ "resourceTemplates": [] }),
-            "tools/call" => return Some(result_line(id, &sign_in_text(&self.label, hint))),
+            "tools/call" => return Some(result_line(id, &sign_in_text(&self.label, hint, notice))),
             "logging/setLevel" => json!({}),
             _ => {
                 let text = format!("{} is not signed in yet; {}", self.label, what_to_do(hint));
@@ -139,29 +143,66 @@ pub fn initialize_result(label: &str, cached: Option<&Value>, requested: Option<
     result
 }
 
+/// Whether `msg` calls the sign-in tool.
+pub fn calls_sign_in_tool(msg: &Message) -> bool {
+    matches!(msg.parts.as_slice(), [Kind::Request { method, .. }] if method == "tools/call")
+        && serde_json::from_slice::<Value>(&msg.bytes)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/params/name")
+                    .and_then(Value::as_str)
+                    .map(|n| n == SIGN_IN_TOOL)
+            })
+            .unwrap_or(false)
+}
+
+/// The sign-in tool's answer when the sign-in completed while it asked.
+pub fn signed_in_answer(id: &Id, label: &str) -> Bytes {
+    result_line(
+        id,
+        &json!({
+            "content": [{ "type": "text", "text": format!("Signed in to {label}: its tools are ready.") }],
+        }),
+    )
+}
+
 fn sign_in_tool(label: &str) -> Value {
     json!({
         "name": SIGN_IN_TOOL,
         "title": format!("Sign in to {label}"),
         "description": format!(
-            "{label} needs you to sign in before its tools can be used. Calling this tool opens the sign-in page in your browser again and says where to go if it did not open. The tools appear by themselves once you are signed in."
+            "{label} needs you to sign in before its tools can be used. Call this tool only when the person asks to sign in: it opens the sign-in page in their browser (or says where the open one is). The tools appear by themselves once they are signed in."
         ),
         "inputSchema": { "type": "object", "properties": {} },
     })
 }
 
-fn sign_in_text(label: &str, hint: Option<&str>) -> Value {
-    json!({
-        "content": [{ "type": "text", "text": format!("Sign-in to {label} is waiting for you: {}", what_to_do(hint)) }],
-    })
+fn sign_in_text(label: &str, hint: Option<&str>, notice: Option<&SignInNotice>) -> Value {
+    let text = match notice {
+        Some(SignInNotice::AlreadyOpen { host }) => format!(
+            "Sign-in to {label} is waiting for you: {}",
+            what_to_do(host.as_deref().or(hint))
+        ),
+        Some(SignInNotice::Started { host }) => format!(
+            "Sign-in to {label}: Tether opened the sign-in page in your browser{}. Its tools appear here once you are signed in.",
+            host.as_deref().map(|h| format!(" (at {h})")).unwrap_or_default()
+        ),
+        Some(SignInNotice::Refused(why)) => format!("Sign-in to {label}: Tether did not open the browser. {why}"),
+        None => format!(
+            "{label} is not signed in yet; call the {SIGN_IN_TOOL} tool when the person wants to sign in. {}",
+            what_to_do(hint)
+        ),
+    };
+    json!({ "content": [{ "type": "text", "text": text }] })
 }
 
 fn what_to_do(hint: Option<&str>) -> String {
     match hint {
         Some(host) => format!(
-            "finish signing in in the browser window Tether opened (at {host}); if none opened, call this tool again or run `tether login` in a terminal"
+            "finish signing in in the browser window Tether opened (at {host}); if you closed it, run `tether login` in a terminal or choose Sign in in the Tether menu (it shows the same page again)"
         ),
-        None => "a browser window is opening to sign in; its tools appear once you are done".into(),
+        None => "its tools appear once you have signed in (from the Tether menu, or with `tether login` in a terminal)"
+            .into(),
     }
 }
 
@@ -215,34 +256,62 @@ mod tests {
         let init = msg(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#);
         let p = Pending::new("Linear", init, None);
         let list: Value = serde_json::from_slice(
-            &p.answer(&msg(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#), None)
+            &p.answer(&msg(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#), None, None)
                 .unwrap(),
         )
         .unwrap();
         assert_eq!(list["result"]["tools"][0]["name"], SIGN_IN_TOOL);
-        let call: Value = serde_json::from_slice(
+        let call_msg = msg(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"tether_sign_in"}}"#);
+        assert!(calls_sign_in_tool(&call_msg));
+        let text = |notice: SignInNotice| -> String {
+            let v: Value = serde_json::from_slice(&p.answer(&call_msg, None, Some(&notice)).unwrap()).unwrap();
+            v["result"]["content"][0]["text"].as_str().unwrap().to_owned()
+        };
+        let open = text(SignInNotice::AlreadyOpen {
+            host: Some("as.example".into()),
+        });
+        assert!(
+            open.contains("Sign-in to Linear is waiting for you") && open.contains("at as.example"),
+            "{open}"
+        );
+        let started = text(SignInNotice::Started {
+            host: Some("as.example".into()),
+        });
+        assert!(
+            started.contains("opened the sign-in page in your browser (at as.example)"),
+            "{started}"
+        );
+        let refused = text(SignInNotice::Refused("the browser was opened 3 times".into()));
+        assert!(
+            refused.contains("did not open the browser. the browser was opened 3 times"),
+            "{refused}"
+        );
+        let other_tool = msg(r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo"}}"#);
+        assert!(!calls_sign_in_tool(&other_tool));
+        let v: Value = serde_json::from_slice(&p.answer(&other_tool, None, None).unwrap()).unwrap();
+        assert!(
+            v["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("call the tether_sign_in tool")
+        );
+        let other: Value = serde_json::from_slice(
             &p.answer(
-                &msg(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"tether_sign_in"}}"#),
-                Some("https://as/authorize?x"),
+                &msg(r#"{"jsonrpc":"2.0","id":3,"method":"completion/complete"}"#),
+                None,
+                None,
             )
             .unwrap(),
         )
         .unwrap();
-        assert!(
-            call["result"]["content"][0]["text"]
-                .as_str()
-                .unwrap()
-                .contains("https://as/authorize?x")
-        );
-        let other: Value = serde_json::from_slice(
-            &p.answer(&msg(r#"{"jsonrpc":"2.0","id":3,"method":"completion/complete"}"#), None)
-                .unwrap(),
-        )
-        .unwrap();
         assert_eq!(other["error"]["data"]["reason"], "sign-in-pending");
         assert!(
-            p.answer(&msg(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#), None)
-                .is_none()
+            p.answer(
+                &msg(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+                None,
+                None
+            )
+            .is_none()
         );
     }
 }

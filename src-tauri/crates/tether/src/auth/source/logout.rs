@@ -47,13 +47,13 @@ impl OAuthSource {
             }
         }
         self.secrets.delete(&keys::tokens(&self.key)).await?;
-        let mut s = facts;
-        s.expires_at = None;
-        s.has_refresh_token = false;
-        s.granted_scopes = None;
-        s.signed_in_at = None;
-        s.token_serial += 1;
-        self.state.save_server(&self.key, &s)?;
+        self.state.update_server(&self.key, |s| {
+            s.expires_at = None;
+            s.has_refresh_token = false;
+            s.granted_scopes = None;
+            s.signed_in_at = None;
+            s.token_serial += 1;
+        })?;
         *lock(&self.current) = None;
         if let Some(t) = lock(&self.timer).take() {
             t.abort();

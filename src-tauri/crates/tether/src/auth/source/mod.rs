@@ -9,13 +9,22 @@
 //!   minutes are left (half the lifetime for tokens that live under ten
 //!   minutes), not only on the next request; a token about to expire is
 //!   refreshed before it is sent.
-//! - **Locked transactions.** Refresh and sign-in take the server's
-//!   cross-process lock, re-read the keychain and adopt a newer token another
-//!   process already obtained; only otherwise do they talk to the
-//!   authorization server. A rotated refresh token is saved before the new
-//!   access token is used (OAuth 2.1 §4.3.1: reusing an old one revokes the
-//!   family). Many bridges starting together open one browser window and
-//!   register one client.
+//! - **Locked transactions.** Refresh and the saving of a sign-in's tokens
+//!   take the server's cross-process lock, re-read the keychain and adopt a
+//!   newer token another process already obtained; only otherwise do they
+//!   talk to the authorization server, and a write that would drop tokens is
+//!   made only over the tokens it was decided on (compare, then write). A
+//!   rotated refresh token is saved before the new access token is used
+//!   (OAuth 2.1 §4.3.1: reusing an old one revokes the family).
+//! - **One sign-in per server, machine-wide** ([`broker`]). The browser
+//!   sign-in runs in one process, the broker, which holds the server's
+//!   broker lock (`store::sign_in`) until it ends: a detached `tether
+//!   sign-in-broker` a bridge started, or `tether login` (which the app
+//!   runs). Every other bridge, `tether token` and the app join it by
+//!   watching for its token; the tab the person is looking at keeps working
+//!   when the bridge that asked for it is gone. Nothing opens the browser by
+//!   itself after a sign-in was ignored or ended in the background: then a
+//!   person starts the next one (`store::sign_in::Board::may_start`).
 //! - **On 401**: adopt, else refresh once, else sign in again; `invalid_grant`
 //!   drops the refresh token. **On 403 `insufficient_scope`**: sign in again
 //!   for the union of the scopes held and the scopes challenged (MCP
@@ -26,15 +35,19 @@
 //!
 //! This module holds the state and the [`TokenSource`] answers; the work is
 //! split by concern: [`refresh`] (the timer and the locked refresh
-//! transaction), [`sign_in`] (browser, pasted and device sign-in) and
+//! transaction), [`broker`] (starting, running and joining the one sign-in),
+//! [`sign_in`] (the browser, pasted and device flows themselves) and
 //! [`logout`] (revoke and forget).
 
+mod broker;
 mod logout;
 mod refresh;
 mod sign_in;
 #[cfg(test)]
 mod tests;
 
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -48,9 +61,10 @@ use super::challenge::{self, Challenge};
 use super::http::OAuthHttp;
 use super::registration::ClientPrefs;
 use super::tokens::TokenSet;
-use super::{AccessToken, AfterUnauthorized, AuthError, TokenSource, discovery};
+use super::{AccessToken, AfterUnauthorized, AuthError, SignInNotice, TokenSource, discovery};
 use crate::store::keys;
 use crate::store::secrets::Secrets;
+use crate::store::sign_in::Limits;
 use crate::store::state::{Health, ServerFacts, StateDir, Status, now};
 use crate::sync::lock;
 
@@ -89,6 +103,24 @@ pub struct OAuthSettings {
     pub interaction: Interaction,
     /// Whether to write the status file the app watches (bridges do).
     pub write_status: bool,
+    /// Which process runs a browser sign-in this process starts.
+    pub broker: Broker,
+    /// The limits on sign-ins no person asked for.
+    pub limits: Limits,
+}
+
+/// Which process runs a browser sign-in (holds its loopback listener and
+/// makes its code exchange).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Broker {
+    /// A task of this process, which outlives the request that started it
+    /// (`tether login`, and the unit tests).
+    #[default]
+    InProcess,
+    /// A detached `tether sign-in-broker` process, which outlives this one:
+    /// `program` with `args` (the server and its OAuth flags); `--by`,
+    /// `--seen`, `--challenge` and `--step-up` are added.
+    Detached { program: PathBuf, args: Vec<OsString> },
 }
 
 impl Default for OAuthSettings {
@@ -101,6 +133,8 @@ impl Default for OAuthSettings {
             auth_timeout: Duration::from_secs(300),
             interaction: Interaction::Browser,
             write_status: false,
+            broker: Broker::InProcess,
+            limits: Limits::default(),
         }
     }
 }
@@ -119,6 +153,11 @@ pub struct OAuthSource {
     current: Mutex<Option<TokenSet>>,
     loaded: AtomicBool,
     challenge: Mutex<Option<Challenge>>,
+    /// The last challenge as the server wrote it (handed to a broker).
+    raw_challenge: Mutex<Option<String>>,
+    /// The last access token the server refused: a sign-in is over when a
+    /// usable token other than this one is held.
+    refused: Mutex<Option<String>>,
     /// Scopes a step-up asked for, added to the next sign-in.
     step_up: Mutex<Vec<String>>,
     refreshing: tokio::sync::Mutex<()>,
@@ -150,6 +189,8 @@ impl OAuthSource {
             current: Mutex::new(None),
             loaded: AtomicBool::new(false),
             challenge: Mutex::new(None),
+            raw_challenge: Mutex::new(None),
+            refused: Mutex::new(None),
             step_up: Mutex::new(Vec::new()),
             refreshing: tokio::sync::Mutex::new(()),
             signing_in: Mutex::new(None),
@@ -220,17 +261,17 @@ impl OAuthSource {
     /// be lost), then the non-secret facts, then memory.
     async fn save(&self, t: TokenSet, facts: impl FnOnce(&mut ServerFacts)) -> Result<(), AuthError> {
         self.secrets.set(&keys::tokens(&self.key), &t.to_secret()).await?;
-        let mut s = self.state.server(&self.key)?;
-        s.url = self.url.to_string();
-        s.resource = Some(t.resource.clone());
-        s.issuer = Some(t.issuer.clone());
-        s.client_id = Some(t.client_id.clone());
-        s.granted_scopes = t.scope.clone();
-        s.expires_at = t.expires_at;
-        s.has_refresh_token = t.refresh_token.is_some();
-        s.token_serial += 1;
-        facts(&mut s);
-        self.state.save_server(&self.key, &s)?;
+        self.state.update_server(&self.key, |s| {
+            s.url = self.url.to_string();
+            s.resource = Some(t.resource.clone());
+            s.issuer = Some(t.issuer.clone());
+            s.client_id = Some(t.client_id.clone());
+            s.granted_scopes = t.scope.clone();
+            s.expires_at = t.expires_at;
+            s.has_refresh_token = t.refresh_token.is_some();
+            s.token_serial += 1;
+            facts(s);
+        })?;
         self.adopt(t);
         self.loaded.store(true, Ordering::Release);
         Ok(())
@@ -287,6 +328,10 @@ impl TokenSource for OAuthSource {
         Box::pin(async move {
             if let Some(c) = challenge.and_then(|v| challenge::parse([v])) {
                 *lock(&self.challenge) = Some(c);
+                *lock(&self.raw_challenge) = challenge.map(str::to_owned);
+            }
+            if let Some(r) = rejected {
+                *lock(&self.refused) = Some(r.secret().to_owned());
             }
             let seen = self.load().await?;
             if let (Some(cur), Some(r)) = (&seen, rejected)
@@ -321,6 +366,7 @@ impl TokenSource for OAuthSource {
                 }
             }
             *lock(&self.challenge) = Some(parsed);
+            *lock(&self.raw_challenge) = challenge.map(str::to_owned);
             info!(server = %self.label, "the server asks for more scopes; signing in again");
             self.sign_in().await?;
             Ok(AfterUnauthorized::Retry)
@@ -329,6 +375,14 @@ impl TokenSource for OAuthSource {
 
     fn sign_in(&self) -> BoxFuture<'static, Result<(), AuthError>> {
         OAuthSource::sign_in(self)
+    }
+
+    fn request_sign_in(&self) -> BoxFuture<'static, SignInNotice> {
+        OAuthSource::request_sign_in(self)
+    }
+
+    fn wait_for_sign_in(&self) -> BoxFuture<'static, Result<(), AuthError>> {
+        OAuthSource::wait_for_sign_in(self)
     }
 
     fn sign_in_hint(&self) -> Option<String> {

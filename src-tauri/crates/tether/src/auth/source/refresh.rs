@@ -8,7 +8,12 @@
 //! already obtained, and only otherwise spend the refresh token (OAuth 2.1
 //! §4.3.1: a rotated refresh token used twice revokes the whole family). The
 //! rotated refresh token reaches the keychain before the new access token is
-//! used. `invalid_grant` drops the refresh token (RFC 6749 §5.2).
+//! used. `invalid_grant` drops the refresh token (RFC 6749 §5.2), and only
+//! over the tokens it was refused for (compare, then write: a process that
+//! lost a race never deletes the winner's tokens). A sign-in that ends here,
+//! in the background (a refresh token refused, a token expired with nothing
+//! to renew it), waits for a person: no browser opens by itself for it
+//! (`store::sign_in`).
 
 use std::time::Duration;
 
@@ -76,6 +81,27 @@ impl OAuthSource {
         }
     }
 
+    /// A token that may be sent now, for `tether token`: the stored one,
+    /// refreshed first (under the lock) when its refresh time has come, so
+    /// that a client holding it for a while does not hold a token about to
+    /// expire; `None` when only a sign-in can give one.
+    pub async fn fresh_token(&self) -> Result<Option<crate::auth::AccessToken>, AuthError> {
+        let Some(t) = self.load().await? else { return Ok(None) };
+        if Self::refresh_at(&t).is_some_and(|at| at <= now()) {
+            match self.refresh_transaction(Some(&t)).await {
+                Ok(_) => {}
+                // Refused: the grant is over, and its access token with it.
+                Err(AuthError::SignInRequired(_)) => return Ok(None),
+                Err(AuthError::Unreachable { .. }) if !t.expires_within(0) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self
+            .current()
+            .filter(|t| !t.expires_within(0))
+            .map(|t| crate::auth::AccessToken::new(t.access_token)))
+    }
+
     /// Refresh as a locked transaction. `seen` is the token the caller has
     /// (and found wanting); a different, fresher token in the keychain is
     /// adopted instead of refreshing.
@@ -87,6 +113,11 @@ impl OAuthSource {
             && fresh_enough(&cur)
         {
             return Ok(cur); // refreshed by another task of this process
+        }
+        let facts = self.state.server(&self.key)?;
+        if facts.token_serial == 0 && !facts.has_refresh_token && facts.expires_at.is_none() {
+            // Never signed in: nothing to refresh, and no lock to wait for.
+            return Err(AuthError::SignInRequired(format!("{} needs sign-in", self.label)));
         }
         let _lock = ServerLock::acquire(&self.state.locks(), &self.key, REFRESH_LOCK_WAIT).await?;
         let stored = self.read_stored(true).await?;
@@ -103,9 +134,15 @@ impl OAuthSource {
             return Err(AuthError::SignInRequired(format!("{} needs sign-in", self.label)));
         };
         let Some(refresh_token) = stored.refresh_token.clone() else {
+            if stored.expires_within(0) {
+                // The sign-in ran out, with nothing to renew it: a person
+                // starts the next one.
+                self.wait_for_person("the sign-in expired and the server gave nothing to renew it");
+            }
             return Err(AuthError::SignInRequired(format!(
-                "the sign-in to {} has expired and cannot be renewed",
-                self.label
+                "the sign-in to {} has expired and cannot be renewed; {}",
+                self.label,
+                self.how_to_sign_in()
             )));
         };
         let facts = self.state.server(&self.key)?;
@@ -144,14 +181,36 @@ impl OAuthSource {
             }
             Refreshed::Rejected(why) => {
                 warn!(server = %self.label, "the authorization server refused the refresh token ({why}); signing in again is needed");
+                // Compare, then write: only the tokens this refusal was for
+                // lose their refresh token. Another process's newer tokens
+                // (a sign-in, a refresh that won a race) are adopted as they
+                // are, never overwritten.
+                let now_stored = self.read_stored(true).await?;
+                if now_stored.as_ref() != Some(&stored) {
+                    if let Some(t) = now_stored.filter(|t| !Self::stale(t)) {
+                        self.adopt(t.clone());
+                        return Ok(t);
+                    }
+                    return Err(AuthError::SignInRequired(format!("{} needs sign-in", self.label)));
+                }
                 stored.refresh_token = None;
                 self.save(stored, |s| s.has_refresh_token = false).await?;
+                self.wait_for_person("the authorization server refused to renew the sign-in");
                 self.write_status(Health::NeedsSignIn, Some(format!("the sign-in expired ({why})")));
                 Err(AuthError::SignInRequired(format!(
-                    "{} refused to renew the sign-in ({why}); sign in again",
-                    self.label
+                    "{} refused to renew the sign-in ({why}); {}",
+                    self.label,
+                    self.how_to_sign_in()
                 )))
             }
+        }
+    }
+
+    /// Notes on the board that the next sign-in needs a person.
+    fn wait_for_person(&self, why: &str) {
+        let at = now();
+        if let Err(e) = self.state.sign_ins().update(&self.key, |b| b.wait_for_person(at, why)) {
+            warn!(error = %e, "cannot record that the sign-in needs a person");
         }
     }
 

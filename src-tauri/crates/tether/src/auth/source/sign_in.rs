@@ -1,19 +1,15 @@
-//! Signing a server in: the browser flow, the device flow, and `tether login`.
+//! Signing a server in: the browser flow and the device flow.
 //!
-//! Owns the interactive side of [`OAuthSource`]: one sign-in at a time per
-//! process (every request that needs it shares it) and, through the server's
-//! lock, per machine; adopting a sign-in another process finished meanwhile;
+//! Owns the flows themselves, as the broker ([`super::broker`]) runs them:
 //! discovery, the client identity, the scopes (MCP Authorization 2025-11-25
 //! §"Scope Selection Strategy" plus step-up, SEP-2350, and `offline_access`
 //! when offered, SEP-2207), the authorization request with PKCE and the
-//! RFC 8252 loopback redirect, and the code exchange. The device grant
-//! (RFC 8628) serves `tether login --device-code`.
+//! RFC 8252 loopback redirect (whose `/start` page leads back to it), the
+//! code exchange, and the tokens saved under the server's lock. The device
+//! grant (RFC 8628) serves `tether login --device-code`.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
-use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
 use tracing::{info, warn};
 use url::Url;
 
@@ -25,74 +21,20 @@ use crate::auth::tokens::{self, TokenSet};
 use crate::auth::{AuthError, browser, discovery, registration};
 use crate::config::redact_url;
 use crate::store::lock::ServerLock;
-use crate::store::state::{Health, now};
+use crate::store::state::now;
 use crate::sync::lock;
 
+/// What a running sign-in shows the others (the board, `store::sign_in`).
+pub(super) struct Progress {
+    /// The authorization server's host.
+    pub host: Option<String>,
+    /// The loopback listener's port.
+    pub port: u16,
+    /// Whether the page was put before a person.
+    pub presented: bool,
+}
+
 impl OAuthSource {
-    /// Signs in, once for all the callers of this process (and, through
-    /// the lock, of every process).
-    pub fn sign_in(&self) -> BoxFuture<'static, Result<(), AuthError>> {
-        let mut slot = lock(&self.signing_in);
-        if let Some(f) = slot.as_ref() {
-            return f.clone().boxed();
-        }
-        let Some(this) = self.weak.upgrade() else {
-            return futures_util::future::ready(Err(AuthError::Interaction("shutting down".into()))).boxed();
-        };
-        // A task of its own: the sign-in goes on when the request that
-        // started it gives up waiting.
-        let task = tokio::spawn(async move {
-            let result = this.sign_in_locked().await;
-            *lock(&this.signing_in) = None;
-            *lock(&this.sign_in_host) = None;
-            result
-        });
-        let shared = async move {
-            task.await
-                .unwrap_or_else(|e| Err(AuthError::Interaction(e.to_string())))
-        }
-        .boxed()
-        .shared();
-        *slot = Some(shared.clone());
-        shared.boxed()
-    }
-
-    /// Where the sign-in under way waits (the authorization server's host,
-    /// never the URL with its `state`), for a user whose browser did not
-    /// open.
-    pub fn sign_in_host(&self) -> Option<String> {
-        lock(&self.sign_in_host).clone()
-    }
-
-    pub(super) async fn sign_in_locked(&self) -> Result<(), AuthError> {
-        if self.settings.interaction == Interaction::Never {
-            return Err(AuthError::SignInRequired(format!(
-                "{} needs sign-in: run `tether login {}`",
-                self.label, self.key
-            )));
-        }
-        self.write_status(Health::SigningIn, None);
-        let wait = self.settings.auth_timeout + Duration::from_secs(30);
-        let _lock = ServerLock::acquire(&self.state.locks(), &self.key, wait).await?;
-        // Another process may have signed in while this one waited.
-        if let Some(stored) = self.read_stored(true).await?
-            && !Self::stale(&stored)
-            && self.covers_step_up(&stored)
-            && Some(&stored) != self.current().as_ref()
-        {
-            info!(server = %self.label, "signed in by another Tether process");
-            self.adopt(stored);
-            self.write_status(Health::SignedIn, None);
-            return Ok(());
-        }
-        let result = self.browser_sign_in(None).await;
-        match &result {
-            Ok(()) => self.write_status(Health::SignedIn, None),
-            Err(e) => self.write_status(Health::NeedsSignIn, Some(e.to_string())),
-        }
-        result
-    }
-
     pub(super) fn covers_step_up(&self, t: &TokenSet) -> bool {
         let wanted = lock(&self.step_up).clone();
         if wanted.is_empty() {
@@ -102,27 +44,19 @@ impl OAuthSource {
         wanted.iter().all(|w| held.contains(w))
     }
 
-    /// Signs in now, whatever is stored (`tether login`): through the
-    /// browser, or, with `pasted`, also from a redirect URL the user pastes
-    /// (for a browser on another machine).
-    pub async fn login(&self, pasted: Option<tokio::sync::mpsc::Receiver<String>>) -> Result<(), AuthError> {
-        let wait = self.settings.auth_timeout + Duration::from_secs(30);
-        let _lock = ServerLock::acquire(&self.state.locks(), &self.key, wait).await?;
-        let result = self.browser_sign_in(pasted).await;
-        match &result {
-            Ok(()) => self.write_status(Health::SignedIn, None),
-            Err(e) => self.write_status(Health::NeedsSignIn, Some(e.to_string())),
-        }
-        result
-    }
-
+    /// The browser flow: discovery, the client, the authorization request
+    /// with PKCE and the loopback redirect (RFC 8252 §7.3), the page put
+    /// before the person, the callback (or, with `pasted`, the address the
+    /// browser ended on, pasted), the code exchange, the tokens kept.
+    /// `progress` hears where the page is once it is shown.
     pub(super) async fn browser_sign_in(
         &self,
         pasted: Option<tokio::sync::mpsc::Receiver<String>>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<(), AuthError> {
         let (found, scopes) = self.discover().await?;
         let server = &found.server;
-        let listener = match self.settings.callback_port {
+        let mut listener = match self.settings.callback_port {
             Some(port) => Listener::bind_exact(port).await?,
             None => {
                 let facts = self.state.server(&self.key)?;
@@ -156,7 +90,13 @@ impl OAuthSource {
         let (creds, redirect_uri) = (client.credentials, client.redirect_uri);
         let authz = Authorization::new(server, &creds, &redirect_uri, &found.resource, &scopes)?;
         *lock(&self.sign_in_host) = authz.url.host_str().map(str::to_owned);
-        self.present(&authz.url);
+        listener.set_start(authz.url.as_str());
+        let presented = self.present(&authz.url);
+        progress(Progress {
+            host: authz.url.host_str().map(str::to_owned),
+            port: listener.port(),
+            presented,
+        });
         let waiting = listener.wait(self.settings.auth_timeout, &self.label, authz.checker());
         let code = match pasted {
             None => waiting.await?,
@@ -221,6 +161,9 @@ impl OAuthSource {
         let t = TokenSet::from_response(resp, None, server, &creds.client_id, &found.resource);
         tokens::check_audience(&t.access_token, &t.resource)?;
         let server = server.clone();
+        // A new sign-in replaces whatever is stored: no compare, but under
+        // the server's lock, so no refresh is half-way through a write.
+        let _lock = ServerLock::acquire(&self.state.locks(), &self.key, super::REFRESH_LOCK_WAIT).await?;
         self.save(t, |s| {
             s.requested_scopes = scopes;
             s.signed_in_at = Some(now());
@@ -229,12 +172,24 @@ impl OAuthSource {
             }
             s.auth_server = Some(server);
         })
-        .await
+        .await?;
+        // Signed in, whichever way: nothing waits for a person any more.
+        if let Err(e) = self.state.sign_ins().update(&self.key, |b| b.waiting = None) {
+            warn!(error = %e, "cannot clear the sign-in board");
+        }
+        Ok(())
     }
 
-    /// Device sign-in (RFC 8628), for `tether login --device-code`.
+    /// Device sign-in (RFC 8628), for `tether login --device-code`: a
+    /// sign-in of its own, so it holds the broker lock like any other.
     pub async fn device_sign_in(&self, show: impl Fn(&str, &str, Option<&str>)) -> Result<(), AuthError> {
-        let _lock = ServerLock::acquire(&self.state.locks(), &self.key, self.settings.auth_timeout).await?;
+        let boards = self.state.sign_ins();
+        let Some(_held) = boards
+            .take_broker_lock(&self.key, super::broker::BROKER_LOCK_WAIT)
+            .await?
+        else {
+            return Err(self.already_open());
+        };
         let (found, scopes) = self.discover().await?;
         let server = &found.server;
         // The device grant has no redirect; a registered client still needs one.
@@ -266,6 +221,17 @@ impl OAuthSource {
     pub async fn offers_device_sign_in(&self) -> Result<bool, AuthError> {
         let (found, _) = self.discover().await?;
         Ok(found.server.device_authorization_endpoint.is_some())
+    }
+
+    /// Adds `scopes` to those the next sign-in asks for (a step-up a bridge
+    /// met, handed to the broker that signs in for it).
+    pub fn ask_for_scopes(&self, scopes: &[String]) {
+        let mut wanted = lock(&self.step_up);
+        for s in scopes {
+            if !wanted.contains(s) {
+                wanted.push(s.clone());
+            }
+        }
     }
 
     /// Takes the MCP server's challenge for a sign-in the user started (not
@@ -318,7 +284,7 @@ impl OAuthSource {
     /// only to a person at a terminal, or to one who asked for it (`tether
     /// login --no-browser`); a log (Claude Desktop copies a server's stderr
     /// into its own) names only the host.
-    pub(super) fn present(&self, url: &Url) {
+    pub(super) fn present(&self, url: &Url) -> bool {
         let asked = self.settings.interaction == Interaction::PrintUrl;
         let shown = if asked || std::io::stderr().is_terminal() {
             url.to_string()
@@ -331,13 +297,19 @@ impl OAuthSource {
         match self.settings.interaction {
             Interaction::Browser => match browser::open(url) {
                 Ok(()) => {
-                    info!(server = %self.label, "opened the browser to sign in; if it did not open, visit: {shown}")
+                    info!(server = %self.label, "opened the browser to sign in; if it did not open, visit: {shown}");
+                    true
                 }
-                Err(e) => warn!(server = %self.label, "{e}; to sign in, open this URL in a browser: {shown}"),
+                Err(e) => {
+                    warn!(server = %self.label, "{e}; to sign in, open this URL in a browser: {shown}");
+                    asked || std::io::stderr().is_terminal()
+                }
             },
-            Interaction::PrintUrl | Interaction::Never => {
+            Interaction::PrintUrl => {
                 info!(server = %self.label, "to sign in, open this URL in a browser: {shown}");
+                true
             }
+            Interaction::Never => false,
         }
     }
 }
