@@ -22,6 +22,15 @@
 //! - stdin EOF → exit: from closing the bridge's stdin until it has exited
 //!   (for direct: the DELETE that ends the session, which bridges also send).
 //!
+//! Once, after the rounds ([`memory`]), per bridge subject (tether,
+//! mcp-remote, the `--baseline` tether when given): `--concurrent` bridges
+//! (6 by default) started at once, each through the handshake, `tools/list`
+//! and 20 echo calls, then, all alive and idle, each bridge process's PSS,
+//! private memory (`Private_Clean` + `Private_Dirty`) and RSS from
+//! `/proc/<pid>/smaps_rollup`; means per bridge. PSS across concurrent
+//! bridges is the standard's measure of memory per bridge: shared pages
+//! are split among the bridges that share them, as on a user's computer.
+//!
 //! The report gives medians over `--runs` runs, the differences and ratios,
 //! and PASS/MISS against Tether's targets; `--json` also writes the figures.
 //! A MISS still exits 0 (figures are not verdicts); failing to run does not.
@@ -38,7 +47,7 @@
 //! serves the same tool with the 2025 handshake and on the stateless
 //! 2026-07-28 wire, in the same runs, to show what a modern server costs.
 //!
-//! Run it with `tests/bench/run [--runs N] [--calls N] [--json PATH]`.
+//! Run it with `tests/bench/run [--runs N] [--calls N] [--concurrent N] [--json PATH]`.
 
 // Printing the report on stdout is this program's job; progress and errors
 // go to stderr.
@@ -47,6 +56,7 @@
 mod direct;
 mod eras;
 mod mcp;
+mod memory;
 mod report;
 mod server;
 mod stdio;
@@ -63,7 +73,7 @@ use clap::Parser;
 use serde_json::Value;
 
 pub(crate) use report::Sample;
-use report::{Report, Setting, Subject};
+use report::{Memory, Report, Setting, Subject};
 use stdio::Bridge;
 
 /// A pause before each subject, so the previous one's teardown (and the
@@ -109,6 +119,11 @@ struct Args {
     /// set beside tether: the way to show a change costs nothing.
     #[arg(long, value_name = "PATH")]
     baseline: Option<PathBuf>,
+
+    /// Bridges run at once for the memory figures (PSS per bridge), once
+    /// after the rounds, per bridge subject; 0 leaves them out.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    concurrent: u32,
 
     /// Leave out the era figures (for a tether older than the era
     /// translation).
@@ -282,10 +297,33 @@ async fn run(args: &Args) -> Result<()> {
             report.add_floor(trips?);
         }
     }
+    echo.check()?;
+    // Stopped before the memory figures: it runs on the same node as
+    // mcp-remote and would take a share of node's pages.
+    echo.stop().await;
+    if args.concurrent > 0 {
+        let baseline = args.baseline.as_ref().map(|program| Bridge {
+            program: program.clone(),
+            ..tether.clone()
+        });
+        match memory_phase(
+            args.concurrent as usize,
+            &tether,
+            &mcp_remote,
+            baseline.as_ref(),
+            &scratch,
+        )
+        .await
+        {
+            Ok(memory) => report.set_memory(memory),
+            Err(e) => {
+                server.check()?;
+                return Err(e);
+            }
+        }
+    }
     server.check()?;
     server.stop().await;
-    echo.check()?;
-    echo.stop().await;
 
     print!("{}", report.text());
     if !args.no_eras {
@@ -304,6 +342,42 @@ async fn run(args: &Args) -> Result<()> {
         eprintln!("tether-bench: wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The memory figures: `n` bridges at once per bridge subject.
+async fn memory_phase(
+    n: usize,
+    tether: &Bridge,
+    mcp_remote: &Bridge,
+    baseline: Option<&Bridge>,
+    scratch: &Scratch,
+) -> Result<Memory> {
+    let msgs = mcp::Messages::new(memory::CALLS as u32);
+    eprint!("tether-bench: memory, {n} bridges at once:");
+    PROGRESS.store(true, Ordering::Relaxed);
+    let measure = async |name: &str, bridge: &Bridge| {
+        eprint!(" {name}");
+        let _ = std::io::stderr().flush();
+        tokio::time::sleep(SETTLE).await;
+        memory::concurrent(bridge, &msgs, n, &scratch.0, name)
+            .await
+            .with_context(|| format!("the memory figures of {name} failed"))
+    };
+    let tether = measure("tether", tether).await?;
+    let mcp_remote = measure("mcp-remote", mcp_remote).await?;
+    let baseline = match baseline {
+        Some(b) => Some(measure("baseline", b).await?),
+        None => None,
+    };
+    eprintln!();
+    PROGRESS.store(false, Ordering::Relaxed);
+    Ok(Memory {
+        bridges: n,
+        calls: memory::CALLS,
+        tether,
+        mcp_remote,
+        baseline,
+    })
 }
 
 /// Where the subjects and the server are.

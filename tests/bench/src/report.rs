@@ -1,16 +1,22 @@
 //! The figures: one [`Sample`] per subject and run, their medians, the table,
-//! the differences, the targets and the JSON.
+//! the differences, the targets and the JSON; and the memory of concurrent
+//! bridges ([`Memory`], measured once by [`crate::memory`]).
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::memory::Footprint;
+
 /// The targets Tether is held to (against direct, on the same machine and
 /// run, so that the machine's speed cancels out).
 const SPAWN_MARGIN_MS: f64 = 15.0;
 const CALL_P50_MARGIN_MS: f64 = 0.15;
 const RSS_LIMIT_MB: f64 = 8.0;
+/// The standard's measure of memory per bridge: PSS across several
+/// concurrent bridges.
+const PSS_LIMIT_MB: f64 = 8.0;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Subject {
@@ -135,6 +141,112 @@ pub struct Setting {
     pub cpus: usize,
 }
 
+/// What each of `bridges` concurrent, idle bridges held, per subject.
+pub struct Memory {
+    pub bridges: usize,
+    /// Echo calls each bridge made before it was measured.
+    pub calls: usize,
+    pub tether: Footprint,
+    pub mcp_remote: Footprint,
+    /// The `--baseline` tether's, when one was given.
+    pub baseline: Option<Footprint>,
+}
+
+#[derive(Clone, Copy)]
+enum Held {
+    Pss,
+    Private,
+    Rss,
+}
+
+impl Held {
+    const ALL: [Self; 3] = [Self::Pss, Self::Private, Self::Rss];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Pss => "PSS per bridge (MB)",
+            Self::Private => "private per bridge (MB)",
+            Self::Rss => "RSS per bridge (MB)",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::Pss => "pss_mb",
+            Self::Private => "private_mb",
+            Self::Rss => "rss_mb",
+        }
+    }
+
+    fn of(self, f: &Footprint) -> &[f64] {
+        match self {
+            Self::Pss => &f.pss_mb,
+            Self::Private => &f.private_mb,
+            Self::Rss => &f.rss_mb,
+        }
+    }
+}
+
+impl Memory {
+    /// The subjects, in the table's order.
+    fn subjects(&self) -> Vec<(&'static str, &Footprint)> {
+        let mut v = vec![("tether", &self.tether), ("mcp-remote", &self.mcp_remote)];
+        if let Some(b) = &self.baseline {
+            v.push(("baseline", b));
+        }
+        v
+    }
+
+    fn text(&self, w: &mut String) {
+        let subjects = self.subjects();
+        let _ = write!(w, "  {:<26}", format!("memory, {} bridges at once", self.bridges));
+        for (name, _) in &subjects {
+            let _ = write!(w, "{name:>12}");
+        }
+        let _ = writeln!(w);
+        for held in Held::ALL {
+            let _ = write!(w, "  {:<26}", held.label());
+            for (_, f) in &subjects {
+                let _ = write!(w, "{:>12.1}", mean(held.of(f)));
+            }
+            let _ = writeln!(w);
+        }
+        let _ = writeln!(
+            w,
+            "  Means over the {} bridges, each idle after tools/list and {} echo calls, from /proc/<pid>/smaps_rollup;",
+            self.bridges, self.calls
+        );
+        let _ = writeln!(
+            w,
+            "  private = Private_Clean + Private_Dirty. server-everything shares node's pages with mcp-remote."
+        );
+        let _ = writeln!(w);
+    }
+
+    fn json(&self) -> Value {
+        let mut subjects = serde_json::Map::new();
+        for (name, f) in self.subjects() {
+            let mut figures = serde_json::Map::new();
+            for held in Held::ALL {
+                let v = held.of(f);
+                figures.insert(
+                    held.key().to_owned(),
+                    json!({"mean": round(mean(v), 4), "bridges": rounded(v)}),
+                );
+            }
+            subjects.insert(name.to_owned(), Value::Object(figures));
+        }
+        let (t, m) = (mean(&self.tether.pss_mb), mean(&self.mcp_remote.pss_mb));
+        json!({
+            "concurrent_bridges": self.bridges,
+            "calls_per_bridge": self.calls,
+            "measured": "/proc/<pid>/smaps_rollup of each bridge process, all alive and idle; private = Private_Clean + Private_Dirty",
+            "subjects": subjects,
+            "mcp_remote_vs_tether": {"pss_difference": round(m - t, 4), "pss_ratio": round(m / t, 3)},
+        })
+    }
+}
+
 /// Everything one benchmark run measured.
 pub struct Report {
     pub setting: Setting,
@@ -144,6 +256,7 @@ pub struct Report {
     samples: [Vec<Sample>; 3],
     /// Round trips through `cat` per run: (p50, p99) in ms.
     floor: Vec<(f64, f64)>,
+    memory: Option<Memory>,
 }
 
 struct Target {
@@ -163,7 +276,12 @@ impl Report {
             calls,
             samples: Default::default(),
             floor: Vec::new(),
+            memory: None,
         }
+    }
+
+    pub fn set_memory(&mut self, memory: Memory) {
+        self.memory = Some(memory);
     }
 
     pub fn add(&mut self, subject: Subject, sample: Sample) {
@@ -196,7 +314,7 @@ impl Report {
         let spawn = self.m(Tether, Metric::SpawnToList) - self.m(Direct, Metric::SpawnToList);
         let p50 = self.m(Tether, Metric::CallP50) - self.m(Direct, Metric::CallP50);
         let rss = self.m(Tether, Metric::PeakRss);
-        vec![
+        let mut targets = vec![
             Target {
                 name: "tether spawn → tools/list within 15 ms of direct",
                 value: spawn,
@@ -218,7 +336,18 @@ impl Report {
                 unit: "MB",
                 shown: format!("{rss:.1} MB"),
             },
-        ]
+        ];
+        if let Some(memory) = &self.memory {
+            let pss = mean(&memory.tether.pss_mb);
+            targets.push(Target {
+                name: "tether PSS per bridge under 8 MB",
+                value: pss,
+                limit: PSS_LIMIT_MB,
+                unit: "MB",
+                shown: format!("{pss:.1} MB ({} at once)", memory.bridges),
+            });
+        }
+        targets
     }
 
     /// The report for a person, for stdout.
@@ -271,6 +400,9 @@ impl Report {
             "  * direct has no process to end: its figure is the DELETE of the session, which the bridges also send."
         );
         let _ = writeln!(w);
+        if let Some(memory) = &self.memory {
+            memory.text(w);
+        }
 
         let _ = writeln!(
             w,
@@ -319,6 +451,15 @@ impl Report {
             "peak RSS",
             ratio(m / t)
         );
+        if let Some(memory) = &self.memory {
+            let (t, m) = (mean(&memory.tether.pss_mb), mean(&memory.mcp_remote.pss_mb));
+            let _ = writeln!(
+                w,
+                "    {:<22}tether {t:.1} MB, mcp-remote {m:.1} MB ({} less)",
+                "PSS per bridge",
+                ratio(m / t)
+            );
+        }
         let _ = writeln!(w);
         if let (Some(p50), Some(p99)) = (
             median(&self.floor.iter().map(|f| f.0).collect::<Vec<_>>()),
@@ -413,7 +554,7 @@ impl Report {
             "runs": self.runs,
             "warmup_runs": self.warmup,
             "calls_per_run": self.calls,
-            "units": {"ms": "milliseconds", "MB": "2^20 bytes (VmHWM)"},
+            "units": {"ms": "milliseconds", "MB": "2^20 bytes (peak RSS: VmHWM; memory: smaps_rollup)"},
             "subjects": subjects,
             "stdio_floor": {
                 "call_p50_ms": {"median": median(&floor_p50).map(|m| round(m, 4)), "runs": rounded(&floor_p50)},
@@ -425,6 +566,7 @@ impl Report {
                 "mcp_remote_vs_tether": diff(McpRemote, Tether),
             },
             "targets": targets,
+            "memory": self.memory.as_ref().map(Memory::json),
         })
     }
 }
@@ -496,6 +638,10 @@ fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
 fn min(values: &[f64]) -> Option<f64> {
     values.iter().copied().min_by(f64::total_cmp)
 }
@@ -531,5 +677,121 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!(median(&[]), None);
+    }
+
+    fn report_with_memory(baseline: Option<Footprint>) -> Report {
+        let setting = Setting {
+            tether: "tether 0.0.0".to_owned(),
+            node: "v22.0.0".to_owned(),
+            mcp_remote: "0.0.0".to_owned(),
+            server_everything: "0.0.0".to_owned(),
+            cpus: 2,
+        };
+        let mut report = Report::new(setting, 1, 0, 2);
+        let ms = Duration::from_millis;
+        for subject in Subject::ALL {
+            let rss = (subject != Subject::Direct).then_some(10.0);
+            report.add(subject, Sample::new(ms(10), vec![ms(1), ms(2)], rss, ms(1)));
+        }
+        report.set_memory(Memory {
+            bridges: 3,
+            calls: 20,
+            tether: Footprint {
+                pss_mb: vec![2.0, 3.0, 4.0],
+                private_mb: vec![1.0, 1.0, 1.0],
+                rss_mb: vec![9.0, 9.0, 9.0],
+            },
+            mcp_remote: Footprint {
+                pss_mb: vec![60.0, 60.0, 60.0],
+                private_mb: vec![50.0, 50.0, 50.0],
+                rss_mb: vec![100.0, 110.0, 120.0],
+            },
+            baseline,
+        });
+        report
+    }
+
+    #[test]
+    fn the_memory_table_gives_the_means_per_bridge_and_the_pss_target_and_ratio() {
+        let text = report_with_memory(None).text();
+        let line = |start: &str| {
+            text.lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("no line {start:?} in\n{text}"))
+        };
+        assert_eq!(
+            line("memory, 3 bridges at once"),
+            "memory, 3 bridges at once tether mcp-remote"
+        );
+        assert_eq!(line("PSS per bridge (MB)"), "PSS per bridge (MB) 3.0 60.0");
+        assert_eq!(line("private per bridge (MB)"), "private per bridge (MB) 1.0 50.0");
+        assert_eq!(line("RSS per bridge (MB)"), "RSS per bridge (MB) 9.0 110.0");
+        assert_eq!(
+            line("PSS per bridge tether"),
+            "PSS per bridge tether 3.0 MB, mcp-remote 60.0 MB (20x less)"
+        );
+        assert_eq!(
+            line("PASS tether PSS per bridge"),
+            "PASS tether PSS per bridge under 8 MB 3.0 MB (3 at once)"
+        );
+        // The existing figures are still there, unchanged.
+        assert_eq!(line("MISS tether peak RSS"), "MISS tether peak RSS under 8 MB 10.0 MB");
+    }
+
+    #[test]
+    fn a_baseline_gets_a_memory_column_and_a_pss_over_8_mb_misses() {
+        let heavy = Footprint {
+            pss_mb: vec![9.0, 9.0, 9.0],
+            private_mb: vec![5.0, 5.0, 5.0],
+            rss_mb: vec![12.0, 12.0, 12.0],
+        };
+        let mut report = report_with_memory(Some(heavy.clone()));
+        let text = report.text();
+        assert!(text.contains("tether  mcp-remote    baseline\n"), "{text}");
+        assert!(text.contains("3.0        60.0         9.0\n"), "{text}");
+        report.memory.as_mut().unwrap().tether = heavy;
+        let text = report.text();
+        assert!(text.contains("MISS  tether PSS per bridge under 8 MB"), "{text}");
+    }
+
+    #[test]
+    fn the_json_has_the_memory_figures_per_bridge_and_the_pss_target() {
+        let json = report_with_memory(None).json();
+        let memory = &json["memory"];
+        assert_eq!(memory["concurrent_bridges"], 3);
+        assert_eq!(memory["calls_per_bridge"], 20);
+        assert_eq!(memory["subjects"]["tether"]["pss_mb"]["mean"], 3.0);
+        assert_eq!(
+            memory["subjects"]["tether"]["pss_mb"]["bridges"],
+            json!([2.0, 3.0, 4.0])
+        );
+        assert_eq!(memory["subjects"]["mcp-remote"]["rss_mb"]["mean"], 110.0);
+        assert_eq!(memory["subjects"]["mcp-remote"]["private_mb"]["mean"], 50.0);
+        assert!(memory["subjects"].get("baseline").is_none());
+        assert_eq!(memory["mcp_remote_vs_tether"]["pss_ratio"], 20.0);
+        let target = json["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "tether PSS per bridge under 8 MB")
+            .expect("the PSS target");
+        assert_eq!(target["value"], 3.0);
+        assert_eq!(target["pass"], true);
+        // The existing figures keep their place and names.
+        assert_eq!(json["subjects"]["tether"]["peak_rss_mb"]["median"], 10.0);
+        assert_eq!(json["targets"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn without_the_memory_phase_there_is_no_memory_table_nor_pss_target() {
+        let mut report = report_with_memory(None);
+        report.memory = None;
+        let text = report.text();
+        assert!(!text.contains("bridges at once"), "{text}");
+        assert!(!text.contains("PSS"), "{text}");
+        let json = report.json();
+        assert!(json["memory"].is_null());
+        assert_eq!(json["targets"].as_array().unwrap().len(), 3);
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::time::timeout;
 
 use crate::Sample;
@@ -39,16 +39,7 @@ pub struct Bridge {
 /// Runs one session through the bridge: spawn, handshake, the calls, then
 /// end of input. `stderr` receives the bridge's stderr (quoted on failure).
 pub async fn run(bridge: &Bridge, msgs: &Messages, stderr: &Path) -> Result<Sample> {
-    let log = std::fs::File::create(stderr).with_context(|| format!("cannot create {}", stderr.display()))?;
-    let mut cmd = Command::new(&bridge.program);
-    cmd.args(&bridge.args)
-        .envs(bridge.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        // Whatever goes wrong, the bridge does not outlive its run.
-        .kill_on_drop(true);
-
+    let mut cmd = command(bridge, stderr)?;
     let start = Instant::now();
     let mut child = cmd
         .spawn()
@@ -65,6 +56,21 @@ pub async fn run(bridge: &Bridge, msgs: &Messages, stderr: &Path) -> Result<Samp
             Err(anyhow::anyhow!("{e:#}{exited}; {}", stderr_tail(stderr)))
         }
     }
+}
+
+/// The command that starts `bridge` with piped stdin and stdout and its
+/// stderr in the file `stderr`.
+fn command(bridge: &Bridge, stderr: &Path) -> Result<Command> {
+    let log = std::fs::File::create(stderr).with_context(|| format!("cannot create {}", stderr.display()))?;
+    let mut cmd = Command::new(&bridge.program);
+    cmd.args(&bridge.args)
+        .envs(bridge.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        // Whatever goes wrong, the bridge does not outlive its run.
+        .kill_on_drop(true);
+    Ok(cmd)
 }
 
 async fn drive(child: &mut Child, msgs: &Messages, start: Instant) -> Result<Sample> {
@@ -116,6 +122,122 @@ async fn drive(child: &mut Child, msgs: &Messages, start: Instant) -> Result<Sam
         bail!("exited with {status} at the end of its input");
     }
     Ok(Sample::new(spawn_to_list, latencies, Some(peak_rss_mb), eof_to_exit))
+}
+
+/// A bridge kept running after a session's first exchanges, for the memory
+/// figures ([`crate::memory`]): the same spawn, the same messages and the
+/// same line driver as [`run`], with no clock, and its input left open so
+/// that it stays alive and idle until [`Open::close`].
+pub struct Open {
+    child: Child,
+    pid: u32,
+    input: BufWriter<ChildStdin>,
+    output: Lines<ChildStdout>,
+    stderr: PathBuf,
+}
+
+impl Open {
+    /// Starts the bridge (it starts up while the caller starts others).
+    pub fn start(bridge: &Bridge, stderr: &Path) -> Result<Self> {
+        let mut child = command(bridge, stderr)?
+            .spawn()
+            .with_context(|| format!("cannot start {}", bridge.program.display()))?;
+        let pid = child.id().context("the bridge has no process id")?;
+        let input = BufWriter::new(child.stdin.take().context("no stdin pipe")?);
+        let output = Lines::new(child.stdout.take().context("no stdout pipe")?);
+        Ok(Self {
+            child,
+            pid,
+            input,
+            output,
+            stderr: stderr.to_owned(),
+        })
+    }
+
+    /// The bridge's process (for mcp-remote, node itself: no wrapper).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// `initialize`, `notifications/initialized`, `tools/list`, then the
+    /// first `calls` echo calls of `msgs`, each answer checked; the bridge
+    /// stays up.
+    pub async fn session(&mut self, msgs: &Messages, calls: usize) -> Result<()> {
+        let result = async {
+            timeout(HANDSHAKE_LIMIT, async {
+                send(&mut self.input, &msgs.initialize).await?;
+                let (_, init) = self.output.answer(INITIALIZE_ID).await?;
+                mcp::result(&init, "initialize")?;
+                send(&mut self.input, &msgs.initialized).await?;
+                send(&mut self.input, &msgs.tools_list).await?;
+                let (_, list) = self.output.answer(TOOLS_LIST_ID).await?;
+                mcp::check_tools(&list)
+            })
+            .await
+            .with_context(|| format!("no answer to tools/list within {} s", HANDSHAKE_LIMIT.as_secs()))??;
+            timeout(CALLS_LIMIT, async {
+                for (id, call) in msgs.calls.iter().take(calls) {
+                    send(&mut self.input, call).await?;
+                    let (_, answer) = self.output.answer(*id).await?;
+                    mcp::check_echo(&answer)?;
+                }
+                anyhow::Ok(())
+            })
+            .await
+            .with_context(|| format!("the echo calls took over {} s", CALLS_LIMIT.as_secs()))?
+        }
+        .await;
+        result.map_err(|e| self.failure(&e))
+    }
+
+    /// Fails when the bridge has exited (a figure of a dead process would
+    /// be no figure).
+    pub fn check(&mut self) -> Result<()> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            bail!(
+                "exited ({status}) while it should have been idle; {}",
+                stderr_tail(&self.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// Closes the bridge's input at once, as Claude Desktop does at the end
+    /// of a session; the future waits for a clean exit.
+    pub fn close(self) -> impl Future<Output = Result<()>> {
+        let Self {
+            mut child,
+            input,
+            output,
+            stderr,
+            ..
+        } = self;
+        drop(input);
+        async move {
+            let status = match timeout(EXIT_LIMIT, child.wait()).await {
+                Ok(status) => status?,
+                Err(_) => bail!(
+                    "did not exit within {} s of the end of its input; {}",
+                    EXIT_LIMIT.as_secs(),
+                    stderr_tail(&stderr)
+                ),
+            };
+            // stdout stays open until the bridge has exited, as in `run`.
+            drop(output);
+            if !status.success() {
+                bail!("exited with {status} at the end of its input; {}", stderr_tail(&stderr));
+            }
+            Ok(())
+        }
+    }
+
+    fn failure(&mut self, e: &anyhow::Error) -> anyhow::Error {
+        let exited = match self.child.try_wait() {
+            Ok(Some(status)) => format!(" (it exited with {status})"),
+            _ => String::new(),
+        };
+        anyhow::anyhow!("{e:#}{exited}; {}", stderr_tail(&self.stderr))
+    }
 }
 
 /// What the stdio driver costs by itself: round trips of the same lines
