@@ -329,31 +329,49 @@ pub fn entry_kinds_running(
     p: &Platform,
     sidecar: &Path,
 ) -> std::collections::BTreeMap<String, EntryKind> {
+    own_entries(id, p)
+        .into_iter()
+        .filter(|e| same_program(&e.program, sidecar))
+        .map(|e| (e.name, e.kind))
+        .collect()
+}
+
+/// A Tether entry as found in a client's config.
+struct OwnEntry {
+    name: String,
+    program: String,
+    kind: EntryKind,
+}
+
+/// The Tether entries in `id`'s config, whatever program they run (empty
+/// when it has none or cannot be read): those whose `tether run <server>`
+/// or `tether token <server>` names the entry's own key.
+fn own_entries(id: McpClient, p: &Platform) -> Vec<OwnEntry> {
     let Some(path) = config_path(id, p) else {
-        return Default::default();
+        return Vec::new();
     };
     let Ok(Some(doc)) = jsonc::read(&path, id.dialect()) else {
-        return Default::default();
+        return Vec::new();
     };
-    doc.get(id.servers_key())
-        .and_then(Value::as_object)
-        .map(|servers| {
-            servers
-                .iter()
-                .filter_map(|(k, v)| {
-                    let (command, server) = tether_entry(v)?;
-                    (&server == k && same_program(&command, sidecar)).then(|| {
-                        let kind = if v.get("headersHelper").is_some() {
-                            EntryKind::Http
-                        } else {
-                            EntryKind::Stdio
-                        };
-                        (k.clone(), kind)
-                    })
-                })
-                .collect()
+    let Some(servers) = doc.get(id.servers_key()).and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    servers
+        .iter()
+        .filter_map(|(k, v)| {
+            let (program, server) = tether_entry(v)?;
+            let kind = if v.get("headersHelper").is_some() {
+                EntryKind::Http
+            } else {
+                EntryKind::Stdio
+            };
+            (&server == k).then(|| OwnEntry {
+                name: k.clone(),
+                program,
+                kind,
+            })
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// Deletes the backups (`<config>.tether-backup`) of every client's config
@@ -442,22 +460,7 @@ pub fn entries_running(id: McpClient, p: &Platform, sidecar: &Path) -> std::coll
 /// The names of the Tether entries in `id`'s config (empty when it has
 /// none or cannot be read).
 pub fn tether_entries(id: McpClient, p: &Platform) -> Vec<String> {
-    let Some(path) = config_path(id, p) else {
-        return Vec::new();
-    };
-    let Ok(Some(doc)) = jsonc::read(&path, id.dialect()) else {
-        return Vec::new();
-    };
-    doc.get(id.servers_key())
-        .and_then(Value::as_object)
-        .map(|servers| {
-            servers
-                .iter()
-                .filter(|(k, v)| tether_entry(v).is_some_and(|(_, server)| &server == *k))
-                .map(|(k, _)| k.clone())
-                .collect()
-        })
-        .unwrap_or_default()
+    own_entries(id, p).into_iter().map(|e| e.name).collect()
 }
 
 /// An entry's command and server name when it has the shape of a Tether
