@@ -488,6 +488,42 @@ def test_the_tray_notices_when_claude_desktop_drops_its_servers_and_puts_them_ba
                 app.wait(10)
 
 
+def test_a_server_that_turns_into_needing_sign_in_is_told_once_and_the_menu_offers_the_sign_in(display, user, tray):
+    """Issue 13: the turn into "needs sign-in" is told once (nothing opens by
+    itself), the menu's top item is the sign-in, and a refresh while it stays
+    so tells nothing more."""
+    with FakeMcp() as fake:
+        env = app_env(display, user)
+        assert subprocess.run([tether_bin(), "add", "docs", fake.url, "--no-auth"], capture_output=True, timeout=30, env=env).returncode == 0
+        log_path = user["home"].parent / "app.log"
+        told = "docs needs you to sign in"
+        with open(log_path, "wb") as log:
+            app = subprocess.Popen([require(str(APP))], env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                tray.wait_for_item()
+                tray.wait_for("docs — ")
+                assert tray.find("Sign in to docs") is None
+                # The server now signs in with OAuth, and nobody has: it needs a person.
+                r = subprocess.run([tether_bin(), "add", "docs", fake.url], capture_output=True, text=True, timeout=30, env=env)
+                assert r.returncode == 0, r.stderr
+                top = tray.wait_for("Sign in to docs")
+                assert tray.menu()[0]["label"] == "Sign in to docs", tray.menu()
+                assert top["enabled"]
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and told not in log_path.read_text(errors="replace"):
+                    time.sleep(0.2)
+                assert told in log_path.read_text(errors="replace")
+                # Another change while it stays so: the menu follows, nothing is told again.
+                assert subprocess.run([tether_bin(), "add", "other", fake.url, "--no-auth"], capture_output=True, timeout=30, env=env).returncode == 0
+                tray.wait_for("other — ")
+                time.sleep(1)
+                assert log_path.read_text(errors="replace").count(told) == 1
+                assert not user["browser_log"].exists(), "a browser opened by itself"
+            finally:
+                app.terminate()
+                app.wait(10)
+
+
 def test_the_tray_menu_opens_from_the_icon_on_an_xembed_panel(display, user):
     """Without a StatusNotifier host (older panels), the icon sits in an
     XEmbed tray; a click on it opens the menu. The screenshot is the menu a
