@@ -348,6 +348,30 @@ def test_a_person_adds_an_oauth_server_signs_in_with_one_click_and_claude_deskto
             assert s.encode() not in data, f"a token is in {f}"
 
 
+def test_claude_code_gets_the_http_entry_from_the_window_and_no_other_client_is_offered_it(display, user):
+    """Issue 13: a server's MCP clients offer Claude Code (the one client
+    with a headers hook) the HTTP entry; the window runs `tether install
+    --http` through the sidecar, and the row shows the entry's kind."""
+    with FakeMcp() as fake:
+        env = app_env(display, user)
+        r = subprocess.run([tether_bin(), "add", "docs", fake.url], capture_output=True, text=True, timeout=30, env=env)
+        assert r.returncode == 0, r.stderr
+        with window(display, user) as d:
+            wait(d, lambda: present(d, "[data-server=docs] details.clients"), what="the server row with its clients")
+            click(d, "[data-server=docs] details.clients summary")
+            offered = d.execute_script("return [...document.querySelectorAll('[data-server=docs] [data-action=install-http]')].map(e => e.dataset.client)")
+            assert offered == ["claude-code"], offered
+            click(d, "[data-server=docs] [data-action=install-http][data-client=claude-code]")
+            wait(
+                d,
+                lambda: (e := present(d, "[data-server=docs] [data-entry-kind]")) is not None and e.get_attribute("data-entry-kind") == "http",
+                what="the row showing the HTTP entry",
+            )
+            shot(d, "http-entry")
+    entry = json.loads((user["home"] / ".claude.json").read_text())["mcpServers"]["docs"]
+    assert entry == {"type": "http", "url": fake.url, "headersHelper": f"{APP.parent / 'tether'} token docs --header=json"}, entry
+
+
 def test_an_npx_mcp_remote_entry_is_imported_in_one_click_and_its_token_moves_to_the_keychain(display, user):
     token = "imported-app-token-5d2e91"
     with FakeMcp() as fake:
