@@ -11,6 +11,7 @@ fn main() {
         "sign_out",
         "list_clients",
         "install_entry",
+        "install_http_entry",
         "uninstall_entry",
         "set_up_client",
         "import_candidates",

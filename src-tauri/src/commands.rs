@@ -52,6 +52,11 @@ pub fn install_entry(name: String, client: String, ctx: State<'_, AppContext>) -
 }
 
 #[tauri::command]
+pub async fn install_http_entry(name: String, client: String, ctx: State<'_, AppContext>) -> Result<InstallReport> {
+    service::install_http_entry(&ctx, &name, &client).await
+}
+
+#[tauri::command]
 pub fn uninstall_entry(name: String, client: String, ctx: State<'_, AppContext>) -> Result<()> {
     service::uninstall_entry(&ctx, &name, &client)
 }

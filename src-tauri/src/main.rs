@@ -58,6 +58,7 @@ fn main() {
             commands::sign_out,
             commands::list_clients,
             commands::install_entry,
+            commands::install_http_entry,
             commands::uninstall_entry,
             commands::set_up_client,
             commands::import_candidates,

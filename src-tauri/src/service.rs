@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use tauri::AppHandle;
-use tether::clients::{self, McpClient};
+use tether::clients::{self, EntryKind, McpClient};
 use tether::contract::{
     AddRequest, AddServer, ClientChange, ClientFailure, ClientRow, Diagnosis, Done, ImportCandidate, ImportReport,
     InstallReport, Pick, ServerRow, SettingsView, SidecarCommand,
@@ -215,18 +215,30 @@ pub async fn sign_out(ctx: &AppContext, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The MCP clients, and which servers each runs.
+/// The MCP clients, which servers each runs, and with which kind of entry.
 pub fn list_clients(ctx: &AppContext) -> Vec<ClientRow> {
     let platform = platform(ctx);
     let servers: Vec<String> = overview(ctx).into_iter().map(|v| v.name).collect();
-    entries(ctx)
-        .into_iter()
-        .map(|(id, names)| ClientRow {
-            id: id.id().to_owned(),
-            name: id.name().to_owned(),
-            installed: clients::is_installed(id, &platform),
-            path: clients::config_path(id, &platform).map(|p| p.display().to_string()),
-            configured: servers.iter().filter(|s| names.contains(*s)).cloned().collect(),
+    McpClient::ALL
+        .iter()
+        .map(|&id| {
+            let kinds = clients::entry_kinds_running(id, &platform, &ctx.sidecar);
+            let with = |want: Option<EntryKind>| -> Vec<String> {
+                servers
+                    .iter()
+                    .filter(|s| kinds.get(*s).is_some_and(|k| want.is_none_or(|w| *k == w)))
+                    .cloned()
+                    .collect()
+            };
+            ClientRow {
+                id: id.id().to_owned(),
+                name: id.name().to_owned(),
+                installed: clients::is_installed(id, &platform),
+                path: clients::config_path(id, &platform).map(|p| p.display().to_string()),
+                configured: with(None),
+                http: with(Some(EntryKind::Http)),
+                headers_hook: id.headers_hook(),
+            }
         })
         .collect()
 }
@@ -236,6 +248,28 @@ pub fn install_entry(ctx: &AppContext, name: &str, client: &str) -> InstallRepor
     let mut report = InstallReport::default();
     install_one(ctx, name, client, &mut report);
     report
+}
+
+/// Gives one client (one with a headers hook: Claude Code) `name`'s HTTP
+/// entry: the client talks to the server itself, and `tether token` gives it
+/// a fresh token. The sidecar writes it (`tether install --http`), with the
+/// server's real URL from its list.
+pub async fn install_http_entry(ctx: &AppContext, name: &str, client: &str) -> Result<InstallReport> {
+    tether::servers::check_name(name)?;
+    let id = McpClient::from_id(client).ok_or_else(|| ServiceError::Invalid(format!("unknown client {client:?}")))?;
+    if !id.headers_hook() {
+        return Err(clients::ClientsError::NoHeadersHook(id).into());
+    }
+    // As for a stdio entry: no entry may name a `tether` that will not last.
+    if let Some(why) = &ctx.entries_refused {
+        return Err(ServiceError::Invalid(why.clone()));
+    }
+    let command = SidecarCommand::InstallHttp {
+        name: name.to_owned(),
+        client: id,
+        home: ctx.clients_home.clone(),
+    };
+    sidecar::run(ctx, &command).await
 }
 
 /// Takes `name`'s entry out of one client.

@@ -53,13 +53,22 @@ pub async fn run<T: DeserializeOwned>(ctx: &AppContext, command: &SidecarCommand
         .map_err(|e| ServiceError::Sidecar(format!("`tether {name}` failed: {e}")))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if out.status.code().is_some_and(|c| command.answers_with(c)) {
-        return serde_json::from_str(&stdout)
-            .map_err(|e| ServiceError::Sidecar(format!("unreadable answer from `tether {name}`: {e}")));
+        return answer(name, &stdout);
     }
     Err(ServiceError::Sidecar(failure(
         &stdout,
         &String::from_utf8_lossy(&out.stderr),
     )))
+}
+
+/// The answer on stdout of a run whose exit code means one. A command that
+/// answers with a non-zero code too (`install` exits 1 with its report)
+/// prints a `Failure` instead when it could not start: that is the failure.
+fn answer<T: DeserializeOwned>(name: &str, stdout: &str) -> Result<T> {
+    serde_json::from_str(stdout).map_err(|e| match serde_json::from_str::<Failure>(stdout.trim()) {
+        Ok(f) => ServiceError::Sidecar(f.error.message),
+        Err(_) => ServiceError::Sidecar(format!("unreadable answer from `tether {name}`: {e}")),
+    })
 }
 
 /// The sentence of a failed run: its JSON `Failure` on stdout, or (when it
@@ -80,6 +89,22 @@ fn failure(stdout: &str, stderr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_install_that_exits_1_is_its_report_or_else_its_failure() {
+        use tether::contract::InstallReport;
+        let report = r#"{"installed":[],"errors":[{"client":"cursor","message":"Cursor cannot run a program"}]}"#;
+        let r: InstallReport = answer("install", report).unwrap();
+        assert_eq!(r.errors[0].client, "cursor");
+        let failed = r#"{"error":{"message":"no server is named \"x\"; an HTTP entry needs its URL"}}"#;
+        let e = answer::<InstallReport>("install", failed).unwrap_err();
+        assert_eq!(e.to_string(), "no server is named \"x\"; an HTTP entry needs its URL");
+        let e = answer::<InstallReport>("install", "garbage").unwrap_err();
+        assert!(
+            e.to_string().starts_with("unreadable answer from `tether install`"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_failure_is_read_from_its_json_and_else_from_the_last_line() {

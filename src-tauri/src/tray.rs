@@ -141,8 +141,32 @@ fn tooltip(views: &[ServerView]) -> String {
     }
 }
 
+/// The servers whose sign-in waits for a person: each gets "Sign in to
+/// <name>" at the top of the menu, the action the "needs you to sign in"
+/// notice names (desktop notifications have no click action here).
+fn waiting_for_sign_in(views: &[ServerView]) -> Vec<&str> {
+    views
+        .iter()
+        .filter(|v| v.auth == AuthKind::Oauth && v.state == ServerState::NeedsSignIn)
+        .map(|v| v.name.as_str())
+        .collect()
+}
+
 fn build_menu(app: &AppHandle, views: &[ServerView]) -> tauri::Result<Menu<Wry>> {
     let menu = Menu::new(app)?;
+    let waiting = waiting_for_sign_in(views);
+    for name in &waiting {
+        menu.append(&MenuItem::with_id(
+            app,
+            format!("sign-in-now:{name}"),
+            format!("Sign in to {name}"),
+            true,
+            None::<&str>,
+        )?)?;
+    }
+    if !waiting.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
     for v in views {
         let title = format!("{} — {}", v.name, v.label());
         let sub = Submenu::with_id(app, format!("server:{}", v.name), title, true)?;
@@ -209,7 +233,7 @@ fn on_menu(app: &AppHandle, id: &str) {
     tracing::info!(item = id, "tray menu");
     let app = app.clone();
     match id.split_once(':') {
-        Some(("sign-in", name)) => {
+        Some(("sign-in" | "sign-in-now", name)) => {
             let name = name.to_owned();
             tauri::async_runtime::spawn(async move {
                 let ctx = app.state::<AppContext>();
@@ -282,6 +306,33 @@ pub fn notify(app: &AppHandle, title: &str, body: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn view(name: &str, auth: AuthKind, state: ServerState) -> ServerView {
+        ServerView {
+            name: name.into(),
+            url: "u".into(),
+            auth,
+            token_header: None,
+            state,
+            issuer: None,
+            scopes: None,
+            signed_in_at: None,
+            last_error: None,
+            modern_protocol: None,
+        }
+    }
+
+    #[test]
+    fn the_menu_offers_sign_in_at_the_top_for_each_oauth_server_that_waits_for_a_person() {
+        let views = vec![
+            view("linear", AuthKind::Oauth, ServerState::NeedsSignIn),
+            view("busy", AuthKind::Oauth, ServerState::SigningIn),
+            view("fine", AuthKind::Oauth, ServerState::SignedIn { expires_at: None }),
+            view("github", AuthKind::Oauth, ServerState::NeedsSignIn),
+            view("token", AuthKind::Bearer, ServerState::NeedsSignIn),
+        ];
+        assert_eq!(waiting_for_sign_in(&views), ["linear", "github"]);
+    }
 
     #[test]
     fn the_glyphs_follow_what_the_desktop_says_about_its_panel() {

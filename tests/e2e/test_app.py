@@ -348,6 +348,30 @@ def test_a_person_adds_an_oauth_server_signs_in_with_one_click_and_claude_deskto
             assert s.encode() not in data, f"a token is in {f}"
 
 
+def test_claude_code_gets_the_http_entry_from_the_window_and_no_other_client_is_offered_it(display, user):
+    """Issue 13: a server's MCP clients offer Claude Code (the one client
+    with a headers hook) the HTTP entry; the window runs `tether install
+    --http` through the sidecar, and the row shows the entry's kind."""
+    with FakeMcp() as fake:
+        env = app_env(display, user)
+        r = subprocess.run([tether_bin(), "add", "docs", fake.url], capture_output=True, text=True, timeout=30, env=env)
+        assert r.returncode == 0, r.stderr
+        with window(display, user) as d:
+            wait(d, lambda: present(d, "[data-server=docs] details.clients"), what="the server row with its clients")
+            click(d, "[data-server=docs] details.clients summary")
+            offered = d.execute_script("return [...document.querySelectorAll('[data-server=docs] [data-action=install-http]')].map(e => e.dataset.client)")
+            assert offered == ["claude-code"], offered
+            click(d, "[data-server=docs] [data-action=install-http][data-client=claude-code]")
+            wait(
+                d,
+                lambda: (e := present(d, "[data-server=docs] [data-entry-kind]")) is not None and e.get_attribute("data-entry-kind") == "http",
+                what="the row showing the HTTP entry",
+            )
+            shot(d, "http-entry")
+    entry = json.loads((user["home"] / ".claude.json").read_text())["mcpServers"]["docs"]
+    assert entry == {"type": "http", "url": fake.url, "headersHelper": f"{APP.parent / 'tether'} token docs --header=json"}, entry
+
+
 def test_an_npx_mcp_remote_entry_is_imported_in_one_click_and_its_token_moves_to_the_keychain(display, user):
     token = "imported-app-token-5d2e91"
     with FakeMcp() as fake:
@@ -483,6 +507,42 @@ def test_the_tray_notices_when_claude_desktop_drops_its_servers_and_puts_them_ba
                 config = claude_config_with(user, "docs")
                 assert config["mcpServers"]["docs"]["args"] == ["run", "docs"]
                 assert config["globalShortcut"] == "Ctrl+Space"
+            finally:
+                app.terminate()
+                app.wait(10)
+
+
+def test_a_server_that_turns_into_needing_sign_in_is_told_once_and_the_menu_offers_the_sign_in(display, user, tray):
+    """Issue 13: the turn into "needs sign-in" is told once (nothing opens by
+    itself), the menu's top item is the sign-in, and a refresh while it stays
+    so tells nothing more."""
+    with FakeMcp() as fake:
+        env = app_env(display, user)
+        assert subprocess.run([tether_bin(), "add", "docs", fake.url, "--no-auth"], capture_output=True, timeout=30, env=env).returncode == 0
+        log_path = user["home"].parent / "app.log"
+        told = "docs needs you to sign in"
+        with open(log_path, "wb") as log:
+            app = subprocess.Popen([require(str(APP))], env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                tray.wait_for_item()
+                tray.wait_for("docs — ")
+                assert tray.find("Sign in to docs") is None
+                # The server now signs in with OAuth, and nobody has: it needs a person.
+                r = subprocess.run([tether_bin(), "add", "docs", fake.url], capture_output=True, text=True, timeout=30, env=env)
+                assert r.returncode == 0, r.stderr
+                top = tray.wait_for("Sign in to docs")
+                assert tray.menu()[0]["label"] == "Sign in to docs", tray.menu()
+                assert top["enabled"]
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and told not in log_path.read_text(errors="replace"):
+                    time.sleep(0.2)
+                assert told in log_path.read_text(errors="replace")
+                # Another change while it stays so: the menu follows, nothing is told again.
+                assert subprocess.run([tether_bin(), "add", "other", fake.url, "--no-auth"], capture_output=True, timeout=30, env=env).returncode == 0
+                tray.wait_for("other — ")
+                time.sleep(1)
+                assert log_path.read_text(errors="replace").count(told) == 1
+                assert not user["browser_log"].exists(), "a browser opened by itself"
             finally:
                 app.terminate()
                 app.wait(10)

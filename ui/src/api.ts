@@ -54,6 +54,9 @@ export interface Backend {
   signOut(name: string): Promise<void>;
   listClients(): Promise<ClientRow[]>;
   installEntry(name: string, client: string): Promise<InstallReport>;
+  /** Gives a client with a headers hook (Claude Code) the server's HTTP entry:
+   * `tether install --client <client> --http <name>` through the sidecar. */
+  installHttpEntry(name: string, client: string): Promise<InstallReport>;
   uninstallEntry(name: string, client: string): Promise<void>;
   setUpClient(client: string): Promise<InstallReport>;
   importCandidates(): Promise<ImportCandidate[]>;
@@ -112,6 +115,7 @@ export async function tauriBackend(): Promise<Backend> {
     signOut: (name) => call('sign_out', { name }),
     listClients: () => call('list_clients'),
     installEntry: (name, client) => call('install_entry', { name, client }),
+    installHttpEntry: (name, client) => call('install_http_entry', { name, client }),
     uninstallEntry: (name, client) => call('uninstall_entry', { name, client }),
     setUpClient: (client) => call('set_up_client', { client }),
     importCandidates: () => call('import_candidates'),

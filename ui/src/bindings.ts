@@ -38,7 +38,18 @@ export type ClientRow = { id: string, name: string, installed: boolean, path: st
 /**
  * The servers its config runs through this app's `tether`.
  */
-configured: Array<string>, };
+configured: Array<string>, 
+/**
+ * Those of `configured` whose entry is an HTTP entry (the client talks
+ * to the server, `tether token` gives it the headers); the others run
+ * `tether run` over stdio.
+ */
+http: Array<string>, 
+/**
+ * Whether the client can run a program for a server's headers
+ * (`McpClient::headers_hook`), so it can be given the HTTP entry.
+ */
+headers_hook: boolean, };
 
 export type ServerKind = "oauth" | "token" | "open";
 

@@ -36,13 +36,13 @@ export interface FakeOptions {
 const SIDE = '/usr/lib/tether/tether';
 
 export const FAKE_CLIENTS: ClientRow[] = [
-  { id: 'claude-desktop', name: 'Claude Desktop', installed: true, path: '~/.config/Claude/claude_desktop_config.json', configured: [] },
-  { id: 'claude-code', name: 'Claude Code', installed: true, path: '~/.claude.json', configured: [] },
-  { id: 'cursor', name: 'Cursor', installed: false, path: '~/.cursor/mcp.json', configured: [] },
-  { id: 'vscode', name: 'VS Code', installed: false, path: '~/.config/Code/User/mcp.json', configured: [] },
-  { id: 'windsurf', name: 'Windsurf', installed: false, path: '~/.codeium/windsurf/mcp_config.json', configured: [] },
-  { id: 'zed', name: 'Zed', installed: false, path: '~/.config/zed/settings.json', configured: [] },
-  { id: 'cline', name: 'Cline', installed: false, path: null, configured: [] },
+  { id: 'claude-desktop', name: 'Claude Desktop', installed: true, path: '~/.config/Claude/claude_desktop_config.json', configured: [], http: [], headers_hook: false },
+  { id: 'claude-code', name: 'Claude Code', installed: true, path: '~/.claude.json', configured: [], http: [], headers_hook: true },
+  { id: 'cursor', name: 'Cursor', installed: false, path: '~/.cursor/mcp.json', configured: [], http: [], headers_hook: false },
+  { id: 'vscode', name: 'VS Code', installed: false, path: '~/.config/Code/User/mcp.json', configured: [], http: [], headers_hook: false },
+  { id: 'windsurf', name: 'Windsurf', installed: false, path: '~/.codeium/windsurf/mcp_config.json', configured: [], http: [], headers_hook: false },
+  { id: 'zed', name: 'Zed', installed: false, path: '~/.config/zed/settings.json', configured: [], http: [], headers_hook: false },
+  { id: 'cline', name: 'Cline', installed: false, path: null, configured: [], http: [], headers_hook: false },
 ];
 
 export function sampleServers(now: number): ServerRow[] {
@@ -172,6 +172,8 @@ export class FakeBackend implements Backend {
   mcpAuthCache: string | null;
   probes: Record<string, Probe>;
   tokens = new Map<string, string>();
+  /** `client:server` of the HTTP entries (the others are stdio entries). */
+  httpEntries = new Set<string>();
   clipboard: string | null = null;
   restarts = 0;
   delay: number;
@@ -314,20 +316,38 @@ export class FakeBackend implements Backend {
 
   async listClients(): Promise<ClientRow[]> {
     await this.wait();
-    return this.clients.map((c) => ({ ...c, configured: this.servers.filter((s) => s.clients.includes(c.id)).map((s) => s.name) }));
+    return this.clients.map((c) => {
+      const configured = this.servers.filter((s) => s.clients.includes(c.id)).map((s) => s.name);
+      return { ...c, configured, http: configured.filter((n) => this.httpEntries.has(`${c.id}:${n}`)) };
+    });
   }
 
   async installEntry(name: string, client: string): Promise<InstallReport> {
     await this.wait();
     const s = this.find(name);
+    this.httpEntries.delete(`${client}:${name}`);
     if (!s.clients.includes(client)) this.update(name, { clients: [...s.clients, client] });
     const c = this.clients.find((x) => x.id === client);
     return { installed: [{ client, path: c?.path ?? '' }], errors: [] };
   }
 
+  async installHttpEntry(name: string, client: string): Promise<InstallReport> {
+    await this.wait();
+    const s = this.find(name);
+    const c = this.clients.find((x) => x.id === client);
+    if (!c?.headers_hook) {
+      return { installed: [], errors: [{ client, message: `${c?.name ?? client} cannot run a program for a server's headers (it reads them as text only)` }] };
+    }
+    this.httpEntries.add(`${client}:${name}`);
+    if (!s.clients.includes(client)) this.update(name, { clients: [...s.clients, client] });
+    else this.emitServersChanged();
+    return { installed: [{ client, path: c.path ?? '' }], errors: [] };
+  }
+
   async uninstallEntry(name: string, client: string): Promise<void> {
     await this.wait();
     const s = this.find(name);
+    this.httpEntries.delete(`${client}:${name}`);
     this.update(name, { clients: s.clients.filter((c) => c !== client) });
   }
 

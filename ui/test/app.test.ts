@@ -161,7 +161,7 @@ describe('the servers view', () => {
 
   it('offers sign in or sign out by state', async () => {
     await start(new FakeBackend({ servers: sampleServers(NOW) }));
-    const actions = (n: string) => [...row(n).querySelectorAll<HTMLElement>('[data-action]')].map((b) => b.dataset.action);
+    const actions = (n: string) => [...row(n).querySelectorAll<HTMLElement>('.actions [data-action]')].map((b) => b.dataset.action);
     expect(actions('linear')).toEqual(['sign-out', 'diagnose', 'copy', 'edit', 'remove']);
     expect(actions('notion')).toEqual(['sign-in', 'diagnose', 'copy', 'edit', 'remove']);
   });
@@ -276,6 +276,61 @@ describe('the servers view', () => {
     again.checked = false;
     again.dispatchEvent(new Event('change', { bubbles: true }));
     await vi.waitFor(() => expect(uninstall).toHaveBeenCalledWith('internal', 'cursor'));
+  });
+});
+
+describe("Claude Code's HTTP entry", () => {
+  const offer = (name: string, client: string) =>
+    row(name).querySelector<HTMLButtonElement>(`[data-action="install-http"][data-client="${client}"]`);
+
+  it('is offered for Claude Code only, not for the clients that read headers only as text', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    await start(fake);
+    await settle();
+    const button = offer('notion', 'claude-code');
+    expect(button?.textContent).toBe('Use the HTTP entry (Claude Code talks to the server; Tether signs in and refreshes)');
+    expect(row('notion').querySelectorAll('[data-action="install-http"]')).toHaveLength(1);
+    for (const other of ['claude-desktop', 'cursor', 'vscode', 'windsurf', 'zed', 'cline']) expect(offer('notion', other)).toBeNull();
+    expect(row('notion').textContent).toContain('The other clients get the stdio entry: they read headers only as text.');
+  });
+
+  it('is not offered for a server that needs no sign-in or token', async () => {
+    const servers = sampleServers(NOW).map((s) => (s.name === 'linear' ? { ...s, auth: 'none' as const } : s));
+    await start(new FakeBackend({ servers }));
+    await settle();
+    expect(row('linear').querySelector('[data-action="install-http"]')).toBeNull();
+    expect(offer('internal', 'claude-code')).not.toBeNull();
+  });
+
+  it('installs it through installHttpEntry and shows the kind of each entry', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    const http = vi.spyOn(fake, 'installHttpEntry');
+    const stdio = vi.spyOn(fake, 'installEntry');
+    await start(fake);
+    await settle();
+    // linear runs in Claude Code over stdio.
+    expect(row('linear').querySelector('[data-entry-kind]')?.getAttribute('data-entry-kind')).toBe('stdio');
+    offer('linear', 'claude-code')!.click();
+    await vi.waitFor(() => expect(http).toHaveBeenCalledWith('linear', 'claude-code'));
+    expect(stdio).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(row('linear').querySelector('[data-entry-kind]')?.getAttribute('data-entry-kind')).toBe('http'));
+    expect(status()).toBe('Added linear to Claude Code as an HTTP entry: Claude Code talks to the server, Tether signs in and refreshes.');
+    // And back to the stdio entry.
+    row('linear').querySelector<HTMLButtonElement>('[data-action="install-stdio"][data-client="claude-code"]')!.click();
+    await vi.waitFor(() => expect(stdio).toHaveBeenCalledWith('linear', 'claude-code'));
+    await vi.waitFor(() => expect(row('linear').querySelector('[data-entry-kind]')?.getAttribute('data-entry-kind')).toBe('stdio'));
+  });
+
+  it('shows the reason inline when the entry cannot be written', async () => {
+    const fake = new FakeBackend({ servers: sampleServers(NOW) });
+    vi.spyOn(fake, 'installHttpEntry').mockResolvedValue({
+      installed: [],
+      errors: [{ client: 'claude-code', message: 'no server is named "notion"' }],
+    });
+    await start(fake);
+    await settle();
+    offer('notion', 'claude-code')!.click();
+    await vi.waitFor(() => expect(row('notion').querySelector('.error')?.textContent).toBe('no server is named "notion"'));
   });
 });
 

@@ -193,9 +193,9 @@ describe('the add form', () => {
 
   it('ticks Claude Desktop and the installed clients, unless Settings names others', () => {
     const clients: ClientRow[] = [
-      { id: 'claude-desktop', name: 'Claude Desktop', installed: false, path: null, configured: [] },
-      { id: 'cursor', name: 'Cursor', installed: true, path: null, configured: [] },
-      { id: 'zed', name: 'Zed', installed: false, path: null, configured: [] },
+      { id: 'claude-desktop', name: 'Claude Desktop', installed: false, path: null, configured: [], http: [], headers_hook: false },
+      { id: 'cursor', name: 'Cursor', installed: true, path: null, configured: [], http: [], headers_hook: false },
+      { id: 'zed', name: 'Zed', installed: false, path: null, configured: [], http: [], headers_hook: false },
     ];
     expect(defaultClients(clients, null)).toEqual(['claude-desktop', 'cursor']);
     expect(defaultClients(clients, { clients: [] })).toEqual(['claude-desktop', 'cursor']);

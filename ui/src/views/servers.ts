@@ -1,7 +1,7 @@
 // Servers: each with its live state, what it is signed in as, the clients
 // that run it, and what can be done with it.
 
-import { errorText, type ServerRow } from '../api';
+import { errorText, type ClientRow, type ServerRow } from '../api';
 import type { Ctx } from '../app';
 import { attr, fill, h, setError } from '../dom';
 import { AUTH_LABELS, clientName, formatTime, joinWords, serverActions, stateIcon, stateLabel, type Action } from '../logic';
@@ -22,6 +22,17 @@ const ACTION_LABELS: Record<Action, string> = {
   edit: 'Edit',
   remove: 'Remove',
 };
+
+/** The offer's words: what the HTTP entry is, in a line. */
+export const HTTP_ENTRY = 'HTTP entry (Claude Code talks to the server; Tether signs in and refreshes)';
+
+/** The clients offered `s`'s HTTP entry: those that can run Tether for
+ * their headers (Claude Code's headersHelper), for a server that signs in
+ * or has a token (an open server needs no Tether between). */
+export function httpEntryOffered(s: Pick<ServerRow, 'auth'>, clients: Pick<ClientRow, 'id' | 'headers_hook'>[]): string[] {
+  if (s.auth === 'none') return [];
+  return clients.filter((c) => c.headers_hook).map((c) => c.id);
+}
 
 export class ServersView {
   el: HTMLElement;
@@ -172,19 +183,40 @@ export class ServersView {
     );
   }
 
-  /** Which clients run the server, as checkboxes (edit). */
+  /** Which clients run the server, as checkboxes (edit); for a client that
+   * can run Tether for its headers (Claude Code), the HTTP entry too. */
   private clientEditor(s: ServerRow): HTMLElement {
+    const busy = Boolean(this.ui.get(s.name)?.busy);
+    const offers = httpEntryOffered(s, this.ctx.clients);
     return h('details', { class: 'clients', open: this.openEditors.has(s.name) },
       h('summary', {}, 'MCP clients'),
       h('fieldset', {},
         h('legend', {}, `Clients that run ${s.name}`),
         this.ctx.clients.map((c) => {
           const inputId = `server-${s.name}-client-${c.id}`;
-          return h('div', { class: 'check' },
-            h('input', { type: 'checkbox', id: inputId, name: 'server-client', value: c.id, checked: s.clients.includes(c.id), 'data-server-client': s.name }),
-            h('label', { for: inputId }, c.name, c.installed ? '' : h('span', { class: 'aside' }, ' (not found on this computer)')),
-          );
+          const configured = s.clients.includes(c.id);
+          const http = configured && c.http.includes(s.name);
+          return [
+            h('div', { class: 'check' },
+              h('input', { type: 'checkbox', id: inputId, name: 'server-client', value: c.id, checked: configured, 'data-server-client': s.name }),
+              h('label', { for: inputId }, c.name, c.installed ? '' : h('span', { class: 'aside' }, ' (not found on this computer)')),
+              configured && c.headers_hook
+                ? h('p', { class: 'about entry-kind', 'data-entry-kind': http ? 'http' : 'stdio' }, http ? 'HTTP entry' : 'stdio entry')
+                : null,
+            ),
+            offers.includes(c.id)
+              ? h('div', { class: 'entry-offer' },
+                  http
+                    ? h('button', { type: 'button', 'data-action': 'install-stdio', 'data-client': c.id, 'aria-disabled': busy ? 'true' : null }, `Use the stdio entry in ${c.name} instead`)
+                    : h('button', { type: 'button', 'data-action': 'install-http', 'data-client': c.id, 'aria-disabled': busy ? 'true' : null },
+                        `Use the ${HTTP_ENTRY}`),
+                )
+              : null,
+          ];
         }),
+        offers.length && this.ctx.clients.some((c) => !c.headers_hook)
+          ? h('p', { class: 'aside' }, 'The other clients get the stdio entry: they read headers only as text.')
+          : null,
       ),
     );
   }
@@ -211,6 +243,25 @@ export class ServersView {
       case 'sign-out':
         void this.run(name, 'Signing out…', () => this.ctx.backend.signOut(name), `Signed out of ${name}.`);
         break;
+      case 'install-http':
+      case 'install-stdio': {
+        const client = button.dataset.client ?? '';
+        const cname = clientName(client, this.ctx.clients);
+        const http = action === 'install-http';
+        void this.run(
+          name,
+          http ? `Adding the HTTP entry to ${cname}…` : `Adding the stdio entry to ${cname}…`,
+          async () => {
+            const r = http ? await this.ctx.backend.installHttpEntry(name, client) : await this.ctx.backend.installEntry(name, client);
+            await this.ctx.loadClients().catch(() => []);
+            if (r.errors.length) throw r.errors.map((x) => x.message).join('; ');
+          },
+          http
+            ? `Added ${name} to ${cname} as an HTTP entry: ${cname} talks to the server, Tether signs in and refreshes.`
+            : `Added ${name} to ${cname} as a stdio entry.`,
+        );
+        break;
+      }
       case 'diagnose':
         this.ctx.show('diagnose', { target: name, back: 'servers', focus: true });
         break;
@@ -246,10 +297,14 @@ export class ServersView {
     if (input.checked) {
       await this.run(name, `Adding to ${cname}…`, async () => {
         const r = await this.ctx.backend.installEntry(name, client);
+        await this.ctx.loadClients().catch(() => []);
         if (r.errors.length) throw r.errors.map((x) => x.message).join('; ');
       }, `Added ${name} to ${cname}.`);
     } else {
-      await this.run(name, `Removing from ${cname}…`, () => this.ctx.backend.uninstallEntry(name, client), `Removed ${name} from ${cname}.`);
+      await this.run(name, `Removing from ${cname}…`, async () => {
+        await this.ctx.backend.uninstallEntry(name, client);
+        await this.ctx.loadClients().catch(() => []);
+      }, `Removed ${name} from ${cname}.`);
     }
   }
 

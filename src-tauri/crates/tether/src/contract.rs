@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clients::Candidate;
+use crate::clients::{Candidate, McpClient};
 use crate::logging::LogLevel;
 use crate::overview::ServerView;
 use crate::servers::AuthKind;
@@ -49,6 +49,15 @@ pub enum SidecarCommand {
     Import { home: PathBuf, picks: Vec<Pick> },
     /// `tether doctor`: a server (by name) or a URL.
     Doctor { target: String },
+    /// `tether install --http`: `client`'s HTTP entry for server `name` (the
+    /// client talks to the server itself, with `tether token` as its headers
+    /// helper), in the configs under `home`. Only for a client with such a
+    /// hook (`McpClient::headers_hook`: Claude Code).
+    InstallHttp {
+        name: String,
+        client: McpClient,
+        home: PathBuf,
+    },
 }
 
 /// What `tether add` is given.
@@ -106,6 +115,12 @@ impl SidecarCommand {
                 }
             }
             Self::Doctor { target } => a.extend(["doctor", "--json", "--", target].map(OsString::from)),
+            Self::InstallHttp { name, client, home } => {
+                a.extend(["install", "--json", "--http"].map(OsString::from));
+                a.push(format!("--client={}", client.id()).into());
+                a.push(home_flag(home));
+                a.extend(["--", name].map(OsString::from));
+            }
         }
         a
     }
@@ -132,6 +147,10 @@ impl SidecarCommand {
     pub fn answers_with(&self, code: i32) -> bool {
         match self {
             Self::Doctor { .. } => (0..=2).contains(&code),
+            // `tether install` exits 1 with its report when an entry failed
+            // (and with a `Failure` when it could not start: the runner
+            // reads that as the failure it is).
+            Self::InstallHttp { .. } => (0..=1).contains(&code),
             _ => code == 0,
         }
     }
@@ -145,6 +164,7 @@ impl SidecarCommand {
             Self::Logout { .. } => "logout",
             Self::ImportCandidates { .. } | Self::Import { .. } => "import",
             Self::Doctor { .. } => "doctor",
+            Self::InstallHttp { .. } => "install",
         }
     }
 }
@@ -350,6 +370,13 @@ pub struct ClientRow {
     pub path: Option<String>,
     /// The servers its config runs through this app's `tether`.
     pub configured: Vec<String>,
+    /// Those of `configured` whose entry is an HTTP entry (the client talks
+    /// to the server, `tether token` gives it the headers); the others run
+    /// `tether run` over stdio.
+    pub http: Vec<String>,
+    /// Whether the client can run a program for a server's headers
+    /// (`McpClient::headers_hook`), so it can be given the HTTP entry.
+    pub headers_hook: bool,
 }
 
 /// What the window's "Add server" (and Edit) sends. Its `Debug` leaves the
@@ -413,6 +440,33 @@ mod tests {
         };
         assert_eq!(args(&c), ["doctor", "--json", "--", "https://x.example/mcp"]);
         assert!(c.answers_with(2) && !c.answers_with(3));
+    }
+
+    #[test]
+    fn an_http_entry_is_installed_with_its_client_and_home_as_single_arguments_and_the_name_after_a_double_dash() {
+        let c = SidecarCommand::InstallHttp {
+            name: "--linear".into(),
+            client: McpClient::ClaudeCode,
+            home: "/home/ann".into(),
+        };
+        assert_eq!(
+            args(&c),
+            [
+                "install",
+                "--json",
+                "--http",
+                "--client=claude-code",
+                "--home=/home/ann",
+                "--",
+                "--linear"
+            ]
+        );
+        assert!(c.stdin().is_none(), "nothing secret goes in");
+        assert_eq!(c.name(), "install");
+        assert!(
+            c.answers_with(0) && c.answers_with(1) && !c.answers_with(2),
+            "exit 1 still prints the report of the entries that failed"
+        );
     }
 
     #[test]
