@@ -476,6 +476,10 @@ def test_a_bearer_token_added_once_is_sent_from_the_keychain(home):
             b.initialize()
             b.send(call(1))
             assert b.recv_response(1)["result"]
+        # `tether status` masks the token itself, not the keychain item that
+        # keeps it with its origin.
+        row = json.loads(tether("status", "corp", "--json", home=home).stdout)["servers"][0]
+        assert row["access_token"] == f"{secret[:4]}…{secret[-3:]}", row["access_token"]
     config = (home / "config" / "servers.json").read_text()
     assert secret not in config
     assert keychain_secret(home, "bearer:corp") == secret

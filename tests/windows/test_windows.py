@@ -80,6 +80,14 @@ def tether(*args: str, home: Path, env: dict[str, str] | None = None, input: str
     )
 
 
+def bound_secret(value: str, origin: str) -> str:
+    """The secret of a credential bound to `origin` (store::bound: a token
+    is kept with where it may be sent, and refused anywhere else)."""
+    item = json.loads(value)
+    assert item["tether_bound"] == 1 and item["to"] == origin, {k: v for k, v in item.items() if k != "secret"}
+    return item["secret"]
+
+
 def call(rid, message="hi"):
     return {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": {"name": "echo", "arguments": {"message": message}}}
 
@@ -141,8 +149,8 @@ def test_a_bearer_token_lives_in_the_credential_manager_from_add_to_remove(wine,
         assert "Windows Credential Manager" in r.stderr
 
         cred = wine.credentials_of(home)["bearer:corp"]
-        assert cred.value == secret, "creds.exe reads the token tether.exe wrote"
-        assert cred.blob_bytes == 2 * len(secret), "stored as UTF-16, as Windows programs expect"
+        assert bound_secret(cred.value, fake.origin) == secret, "creds.exe reads the token tether.exe wrote"
+        assert cred.blob_bytes == 2 * len(cred.value), "stored as UTF-16, as Windows programs expect"
 
         r = tether("status", "corp", "--json", home=home)
         row = json.loads(r.stdout)["servers"][0]
@@ -177,7 +185,7 @@ def test_a_token_too_long_for_one_credential_is_split_into_parts_that_each_fit(w
         assert creds["bearer:big"].value == "tether-chunked:v1:5"
         parts = [creds[f"bearer:big#{i}"] for i in range(1, 6)]
         assert all(0 < p.blob_bytes <= CRED_MAX_BLOB for p in parts), [p.blob_bytes for p in parts]
-        assert "".join(p.value for p in parts) == secret
+        assert bound_secret("".join(p.value for p in parts), fake.origin) == secret
         assert "bearer:big#6" not in creds
 
         with RawBridge("run", "big", home=home) as b:
@@ -338,7 +346,7 @@ def test_import_turns_an_mcp_remote_entry_into_tether_and_its_token_into_a_crede
         entry = after["mcpServers"]["corp"]
         assert entry == {"command": winpath(wine.exe), "args": ["run", "corp"]}, "the env that held the token is gone"
         assert after["mcpServers"]["filesystem"] == config["mcpServers"]["filesystem"]
-        assert wine.credentials_of(home)["bearer:corp"].value == token
+        assert bound_secret(wine.credentials_of(home)["bearer:corp"].value, fake.origin) == token
         assert token not in path.read_text()
 
         # What Claude Desktop then runs: the entry's program with its arguments.

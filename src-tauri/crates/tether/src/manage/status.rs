@@ -18,8 +18,8 @@ use crate::config::redact_url;
 use crate::paths::Paths;
 use crate::profile::{OAuthOverrides, Profile};
 use crate::servers::{AuthKind, Servers};
-use crate::store::keys;
 use crate::store::state::{StateDir, Status, now, token_usable};
+use crate::store::{bound, keys};
 use crate::text;
 
 /// One server's status.
@@ -90,7 +90,10 @@ pub async fn server_status(profile: &Profile) -> Result<ServerStatus, ManageErro
             .get(&keys::static_token(&profile.key))
             .await
             .ok()
-            .flatten(),
+            .flatten()
+            // The item keeps where the token may go beside it (store::bound):
+            // the token is what is masked.
+            .map(|v| bound::open(v).secret),
         _ => None,
     };
     let signed_in = match profile.config.auth {
