@@ -252,7 +252,7 @@ pub fn install_http(
     ];
     jsonc::edit(&path, id.dialect(), &[], |root| {
         let servers = servers_object(root, id, &path)?;
-        Ok(((), put_fields(&servers, name, &fields, STDIO_KEYS)))
+        Ok(((), put_fields(&servers, id, name, &fields, STDIO_KEYS, &path)?))
     })?;
     Ok(path)
 }
@@ -592,16 +592,39 @@ const STDIO_KEYS: &[&str] = &[
 /// Writes `fields` into the entry `key` (created when missing), keeping its
 /// other keys (`disabled`, `autoApprove`, …) but removing `drop`. Returns
 /// whether anything changed.
-fn put_fields(servers: &CstObject, key: &str, fields: &[(&str, Value)], drop: &[&str]) -> bool {
+fn put_fields(
+    servers: &CstObject,
+    id: McpClient,
+    key: &str,
+    fields: &[(&str, Value)],
+    drop: &[&str],
+    path: &Path,
+) -> Result<bool, ClientsError> {
     let new_entry = || CstInputValue::Object(fields.iter().map(|(k, v)| ((*k).to_owned(), jsonc::input(v))).collect());
+    named_once(servers, &[key], &format!("{:?}", id.servers_key()), path)?;
     let Some(prop) = servers.get(key) else {
         servers.append(key, new_entry());
-        return true;
+        return Ok(true);
     };
     let Some(entry) = prop.value().and_then(|v| v.as_object()) else {
         prop.set_value(new_entry());
-        return true;
+        return Ok(true);
     };
+    let touched: Vec<&str> = fields.iter().map(|(k, _)| *k).chain(drop.iter().copied()).collect();
+    named_once(&entry, &touched, &format!("the entry {key:?}"), path)?;
+    let mut changed = set_fields(&entry, fields);
+    for k in drop {
+        if let Some(p) = entry.get(k) {
+            p.remove();
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Sets `fields` in `entry`, leaving equal values as they are (and their
+/// formatting). Returns whether anything changed.
+fn set_fields(entry: &CstObject, fields: &[(&str, Value)]) -> bool {
     let mut changed = false;
     for (k, v) in fields {
         match entry.get(k) {
@@ -614,12 +637,6 @@ fn put_fields(servers: &CstObject, key: &str, fields: &[(&str, Value)], drop: &[
                 entry.append(k, jsonc::input(v));
                 changed = true;
             }
-        }
-    }
-    for k in drop {
-        if let Some(p) = entry.get(k) {
-            p.remove();
-            changed = true;
         }
     }
     changed
@@ -672,19 +689,7 @@ fn put_entry(
         .copied()
         .collect();
     named_once(&entry, &touched, &format!("the entry {old_key:?}"), path)?;
-    for (k, v) in &fields {
-        match entry.get(k) {
-            Some(p) if p.value().and_then(|n| n.to_serde_value()).as_ref() == Some(v) => {}
-            Some(p) => {
-                p.set_value(jsonc::input(v));
-                changed = true;
-            }
-            None => {
-                entry.append(k, jsonc::input(v));
-                changed = true;
-            }
-        }
-    }
+    changed |= set_fields(&entry, &fields);
     // A remote entry's "type" ("http", "sse", "streamableHttp") goes too.
     if id.stdio_type().is_none()
         && let Some(p) = entry.get("type")

@@ -216,6 +216,23 @@ fn a_name_given_twice_where_tether_edits_is_refused_because_clients_read_the_las
         assert!(e.to_string().contains("only once"), "{e}");
         assert_eq!(fs::read_to_string(home.path(id)).unwrap(), text);
     }
+    // Claude Code's HTTP entry too: a second "linear", or a second "url".
+    for text in [
+        "{\"mcpServers\": {\"linear\": {\"command\": \"npx\"}, \"linear\": {}}}",
+        "{\"mcpServers\": {\"linear\": {\"url\": \"https://a.example\", \"url\": \"https://b.example\"}}}",
+    ] {
+        home.put(McpClient::ClaudeCode, text);
+        let e = install_http(
+            McpClient::ClaudeCode,
+            &home.platform,
+            "linear",
+            "https://mcp.linear.app/mcp",
+            Path::new(SIDECAR),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("only once"), "{e}");
+        assert_eq!(fs::read_to_string(home.path(McpClient::ClaudeCode)).unwrap(), text);
+    }
     let text = "{\"mcpServers\": {\"a\": {\"command\": \"/x\", \"args\": [\"run\", \"a\"]}, \"a\": {}}}";
     home.put(McpClient::ClaudeDesktop, text);
     assert!(uninstall(McpClient::ClaudeDesktop, &home.platform, "a").is_err());
