@@ -238,7 +238,9 @@ fn on_menu(app: &AppHandle, id: &str) {
             tauri::async_runtime::spawn(async move {
                 let ctx = app.state::<AppContext>();
                 match service::sign_in(&ctx, &name).await {
-                    Ok(()) => notify(&app, &format!("Signed in to {name}"), "Its tools are ready in Claude."),
+                    // The watcher tells of the turn to signed in (`watch::worth_telling`),
+                    // once, whoever signed in: telling it here too said it twice.
+                    Ok(()) => {}
                     Err(e) => notify(&app, &format!("Sign-in to {name} failed"), &e.to_string()),
                 }
             });
